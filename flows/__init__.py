@@ -1,0 +1,1 @@
+"""Prefect flows wiring the pipeline steps, and the `peergroups` command line."""

@@ -1,0 +1,157 @@
+"""Prefect flows: crawl sources (each in its own process, concurrently, with retries), normalise, store, export.
+
+Import this module only after `flows.prefect_env.configure_prefect` has run (the CLI does it).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
+from flows.crawl import CrawlOutcome, crawl_source
+from flows.registry import Source
+from pipeline.export import export
+from pipeline.ingest import new_run_id, normalise_batch, read_jsonl, store_run
+from pipeline.warehouse import SourceBatch, connect
+
+
+class SourceCrawlFailed(RuntimeError):
+    """Raised inside the crawl task so Prefect retries it; carries the last outcome for the report."""
+
+    def __init__(self, outcome: CrawlOutcome) -> None:
+        super().__init__(f"{outcome.source}: {outcome.error}")
+        self.outcome = outcome
+
+
+def progress(message: str) -> None:
+    """Progress for the person at the terminal; Prefect's own log lines go to its run logs."""
+    print(message, file=sys.stderr, flush=True)
+
+
+@task(retries=1, retry_delay_seconds=3, cache_policy=NO_CACHE, task_run_name="crawl-{source.name}")
+def crawl_task(source: Source, raw_dir: Path, extra_settings: dict[str, Any]) -> CrawlOutcome:
+    outcome = crawl_source(source, raw_dir / f"{source.name}.jsonl", extra_settings)
+    if outcome.status == "failed" and outcome.retryable:
+        raise SourceCrawlFailed(outcome)
+    return outcome
+
+
+@task(cache_policy=NO_CACHE, task_run_name="normalise-{outcome.source}")
+def normalise_task(outcome: CrawlOutcome) -> SourceBatch:
+    if outcome.status == "failed":
+        batch = SourceBatch(outcome.source, [], [], [])
+    else:
+        records = read_jsonl(outcome.items_path) if outcome.items_path.exists() else []
+        batch = normalise_batch(outcome.source, records)
+    batch.status = outcome.status
+    batch.error = outcome.error
+    batch.duration_s = round(outcome.duration_s, 2)
+    batch.crawl_stats = outcome.summary_stats()
+    return batch
+
+
+@task(cache_policy=NO_CACHE)
+def store_task(warehouse: Path, kind: str, batches: list[SourceBatch], run_id: str) -> dict[str, Any]:
+    return store_run(warehouse, kind, batches, run_id)
+
+
+@task(cache_policy=NO_CACHE)
+def export_task(warehouse: Path, out_dir: Path, formats: Sequence[str]) -> list[Path]:
+    con = connect(warehouse)
+    try:
+        return [path for fmt in formats for path in export(con, out_dir, fmt)]
+    finally:
+        con.close()
+
+
+@flow(name="peergroups-build", flow_run_name="build-{kind}")
+def build_flow(
+    sources: list[Source],
+    warehouse: Path,
+    raw_root: Path,
+    kind: str = "run",
+    extra_settings: dict[str, Any] | None = None,
+    export_dir: Path | None = None,
+    export_formats: Sequence[str] = ("csv", "parquet"),
+) -> dict[str, Any]:
+    """Crawl `sources`, then normalise, load and dedupe in one transaction; optionally export."""
+    run_id = new_run_id()
+    raw_dir = raw_root / run_id
+    progress(f"run {run_id}: crawling {len(sources)} source(s) into {raw_dir}")
+    futures = {crawl_task.submit(source, raw_dir, extra_settings or {}): source for source in sources}
+    outcomes: dict[str, CrawlOutcome] = {}
+    for future in as_completed(list(futures)):
+        source = futures[future]
+        result = future.result(raise_on_failure=False)
+        if isinstance(result, SourceCrawlFailed):
+            outcome = result.outcome
+        elif isinstance(result, BaseException):
+            outcome = CrawlOutcome(source.name, "failed", raw_dir / f"{source.name}.jsonl", str(result))
+        else:
+            outcome = result
+        outcomes[source.name] = outcome
+        items = outcome.stats.get("item_scraped_count", 0)
+        if outcome.status == "failed":
+            progress(f"  {source.name}: FAILED after {outcome.duration_s:.1f} s: {outcome.error}")
+        else:
+            note = f" ({outcome.error})" if outcome.error else ""
+            progress(f"  {source.name}: {items} items in {outcome.duration_s:.1f} s{note}")
+
+    progress("normalising, loading and deduplicating")
+    batches = [normalise_task(outcomes[source.name]) for source in sources]
+    report = store_task(warehouse, kind, batches, run_id)
+    if export_dir is not None:
+        report["exports"] = [str(path) for path in export_task(warehouse, export_dir, export_formats)]
+    publish_report(report)
+    return report
+
+
+@task(cache_policy=NO_CACHE, task_run_name="normalise-{source}")
+def normalise_file_task(path: Path, source: str, override_source: bool) -> SourceBatch:
+    return normalise_batch(source, read_jsonl(path), override_source=override_source)
+
+
+@flow(name="peergroups-ingest", flow_run_name="ingest-{source}")
+def ingest_flow(path: Path, source: str, warehouse: Path, override_source: bool = False) -> dict[str, Any]:
+    """Validate, load and dedupe raw listings from a JSON lines file."""
+    batch = normalise_file_task(path, source, override_source)
+    report = store_task(warehouse, "ingest", [batch], new_run_id())
+    publish_report(report)
+    return report
+
+
+def publish_report(report: dict[str, Any]) -> None:
+    create_markdown_artifact(
+        key="peergroups-run-report",
+        markdown=report_markdown(report),
+        description=f"peergroups {report['kind']} {report['run_id']}",
+    )
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# peergroups {report['kind']} {report['run_id']}: {report['status']}",
+        "",
+        "| source | status | raw | listings | rejects | new groups | seconds | error |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in report["sources"]:
+        lines.append(
+            f"| {row['source']} | {row['status']} | {row['raw']} | {row['listings']} | {row['rejects']} | "
+            f"{row['new_groups']} | {row['duration_s'] if row['duration_s'] is not None else ''} | "
+            f"{(row['error'] or '').replace('|', '/')} |"
+        )
+    totals = report["totals"]
+    lines += [
+        "",
+        f"Totals: {totals['raw']} raw = {totals['listings']} listings + {totals['rejects']} rejects; "
+        f"{totals['groups']} groups ({totals['new_groups']} new).",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,256 @@
+"""The `peergroups` command line. Run `peergroups --help`, or `peergroups COMMAND --help`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from flows.prefect_env import configure_prefect
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = PROJECT_ROOT / "data" / "demo"
+DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+DEFAULT_REGISTRY = Path("data/sources.toml")
+
+# Local demo sites need no politeness; real directories keep the polite defaults in spiders/settings.py.
+LOCAL_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "RETRY_TIMES": 1}
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, never as a traceback."""
+
+
+def _add_warehouse(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=DEFAULT_WAREHOUSE,
+        metavar="PATH",
+        help=f"DuckDB warehouse file (default: {DEFAULT_WAREHOUSE})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="peergroups",
+        description="Crawl, normalise, deduplicate, store and export mental-health peer-support group listings.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="serve the bundled demo directories locally, crawl them and build")
+    _add_warehouse(demo)
+    demo.add_argument(
+        "--exports",
+        type=Path,
+        default=Path("data/exports"),
+        metavar="DIR",
+        help="where the demo writes its CSV and Parquet exports (default: data/exports)",
+    )
+
+    run = commands.add_parser("run", help="crawl registered sources and build the warehouse")
+    _add_warehouse(run)
+    run.add_argument("--source", action="append", metavar="NAME", help="crawl only this source (repeatable)")
+    run.add_argument(
+        "--registry",
+        type=Path,
+        default=DEFAULT_REGISTRY,
+        metavar="FILE",
+        help=f"source registry (default: {DEFAULT_REGISTRY})",
+    )
+    run.add_argument(
+        "--raw-dir",
+        type=Path,
+        default=Path("data/raw"),
+        metavar="DIR",
+        help="where each run's raw crawl files are kept (default: data/raw)",
+    )
+
+    crawl = commands.add_parser("crawl", help="crawl one feed ad hoc into RawListing JSON lines")
+    _add_warehouse(crawl)
+    crawl.add_argument("--platform", required=True, choices=["meeting_guide"], help="the feed's publishing platform")
+    crawl.add_argument("--url", required=True, help="the feed's URL")
+    crawl.add_argument("--out", required=True, type=Path, metavar="FILE.jsonl", help="where to write the listings")
+    crawl.add_argument("--source", metavar="NAME", help="source name to stamp on the listings (default: from URL)")
+
+    ingest = commands.add_parser("ingest", help="validate, load and dedupe raw listings from a JSON lines file")
+    _add_warehouse(ingest)
+    ingest.add_argument("file", type=Path, metavar="FILE.jsonl", help="RawListing JSON lines")
+    ingest.add_argument(
+        "--source", metavar="NAME", help="source name for every record (default: each record's own, else the file name)"
+    )
+
+    export = commands.add_parser("export", help="export the deduplicated groups")
+    _add_warehouse(export)
+    export.add_argument("--format", required=True, choices=["csv", "parquet"], dest="fmt")
+    export.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
+    export.add_argument(
+        "--include-contacts",
+        action="store_true",
+        help="also export e-mail addresses (internal use only; public exports leave them out)",
+    )
+
+    sources = commands.add_parser("sources", help="list the registered sources")
+    _add_warehouse(sources)
+    sources.add_argument(
+        "--registry",
+        type=Path,
+        default=DEFAULT_REGISTRY,
+        metavar="FILE",
+        help=f"source registry (default: {DEFAULT_REGISTRY})",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from flows.registry import RegistryError
+    from pipeline.ingest import InputError
+    from pipeline.warehouse import WarehouseBusy, WarehouseError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (UserError, RegistryError, InputError, WarehouseBusy, WarehouseError) as error:
+        print(f"peergroups: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("peergroups: interrupted; the warehouse is unchanged by the unfinished load", file=sys.stderr)
+        return 130
+
+
+def _prefect_ready(warehouse: Path) -> None:
+    configure_prefect(warehouse.parent)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flows.local_server import serve_directory
+    from flows.registry import load_registry
+
+    _prefect_ready(args.warehouse)
+    from flows.build import build_flow
+
+    with serve_directory(DEMO_DIR / "sites") as base_url:
+        print(f"demo directories served at {base_url}", file=sys.stderr)
+        sources = load_registry(DEMO_DIR / "sources.toml", {"base_url": base_url})
+        report = build_flow(
+            sources,
+            args.warehouse,
+            args.warehouse.parent / "raw",
+            kind="demo",
+            extra_settings=LOCAL_SETTINGS,
+            export_dir=args.exports,
+        )
+    print_report(report)
+    return 0 if report["status"] == "ok" else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flows.registry import load_registry, select_sources
+
+    sources = select_sources(load_registry(args.registry), args.source)
+    if not sources:
+        raise UserError(f"no sources registered in {args.registry}; add a [[source]] entry (see README)")
+    _prefect_ready(args.warehouse)
+    from flows.build import build_flow
+
+    report = build_flow(sources, args.warehouse, args.raw_dir, kind="run")
+    print_report(report)
+    return 0 if report["status"] == "ok" else 1
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from flows.crawl import crawl
+    from flows.registry import PLATFORM_SPIDERS
+
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UserError(f"not an http(s) URL: {args.url!r}")
+    source = args.source or parts.netloc.replace(".", "_").replace(":", "_")
+    print(f"crawling {args.url} as source {source!r} ...", file=sys.stderr)
+    outcome = crawl(PLATFORM_SPIDERS[args.platform], {"url": args.url, "source": source}, args.out)
+    items = outcome.stats.get("item_scraped_count", 0)
+    if outcome.status == "failed":
+        print(f"peergroups: crawl failed: {outcome.error} (log: {args.out}.log)", file=sys.stderr)
+        return 1
+    note = f"; some requests failed: {outcome.error}" if outcome.error else ""
+    print(f"{items} raw listings written to {args.out} in {outcome.duration_s:.1f} s{note}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        raise UserError(f"no such file: {args.file}")
+    _prefect_ready(args.warehouse)
+    from flows.build import ingest_flow
+
+    report = ingest_flow(args.file, args.source or args.file.stem, args.warehouse, bool(args.source))
+    print_report(report)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.export import export
+    from pipeline.warehouse import connect
+
+    con = connect(args.warehouse, read_only=True)
+    try:
+        paths = export(con, args.out, args.fmt, include_contacts=args.include_contacts)
+        count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
+    finally:
+        con.close()
+    print(f"{count} groups exported: " + ", ".join(str(path) for path in paths))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from flows.registry import load_registry
+
+    sources = load_registry(args.registry)
+    if not sources:
+        print(f"no sources registered in {args.registry}")
+        return 0
+    print(f"{'name':24} {'platform':14} {'country':7} {'floor':>5}  url")
+    for source in sources:
+        print(f"{source.name:24} {source.platform:14} {source.country or '':7} {source.floor:>5}  {source.urls[0]}")
+        for url in source.urls[1:]:
+            print(f"{'':54}  {url}")
+    return 0
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(f"\n{report['kind']} {report['run_id']}: {report['status']}")
+    print(f"{'source':24} {'status':8} {'raw':>6} {'listings':>9} {'rejects':>8} {'new groups':>11}")
+    for row in report["sources"]:
+        print(
+            f"{row['source']:24} {row['status']:8} {row['raw']:>6} {row['listings']:>9} {row['rejects']:>8} "
+            f"{row['new_groups']:>11}"
+        )
+        if row["error"]:
+            print(f"{'':24} {row['error']}")
+        if row["field_issues"]:
+            issues = ", ".join(f"{name} {count}" for name, count in row["field_issues"].items())
+            print(f"{'':24} field issues: {issues}")
+    totals = report["totals"]
+    print(
+        f"total: {totals['raw']} raw = {totals['listings']} listings + {totals['rejects']} rejects; "
+        f"{totals['groups']} groups after dedupe ({totals['new_groups']} new)"
+    )
+    print(f"warehouse: {report['warehouse']}")
+    for path in report.get("exports", []):
+        print(f"export: {path}")
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "run": cmd_run,
+    "crawl": cmd_crawl,
+    "ingest": cmd_ingest,
+    "export": cmd_export,
+    "sources": cmd_sources,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Prefect's environment, set before Prefect is imported: offline, quiet, and at home in the project's data folder.
+
+Prefect reads its settings when first imported, so the CLI calls `configure_prefect` before importing any flow.
+Values the user has set already are kept.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def configure_prefect(data_dir: Path) -> None:
+    # The temporary server posts analytics to an outside host every 10 minutes; offline that only logs errors
+    # (and once corrupted a cold start), so it is off.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_HOME", str((data_dir / "prefect").resolve()))
+    # Prefect's own INFO lines go to its run logs, not the terminal: the CLI prints its own progress.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")

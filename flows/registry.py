@@ -1,0 +1,117 @@
+"""The source registry: which directories we crawl, how, and how politely (`data/sources.toml`)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Platform name → the base spider that reads it.
+PLATFORM_SPIDERS: dict[str, str] = {"meeting_guide": "meeting_guide"}
+
+# Registry keys that override Scrapy settings for one source.
+POLITENESS_SETTINGS: dict[str, str] = {
+    "download_delay": "DOWNLOAD_DELAY",
+    "concurrent_requests_per_domain": "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "autothrottle": "AUTOTHROTTLE_ENABLED",
+    "obey_robots_txt": "ROBOTSTXT_OBEY",
+}
+
+
+class RegistryError(ValueError):
+    """The registry file is missing, not TOML, or an entry is incomplete; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    platform: str
+    urls: tuple[str, ...]
+    title: str | None = None
+    spider: str | None = None
+    country: str | None = None
+    topics: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    floor: int = 0
+    homepage: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spider_name(self) -> str:
+        return self.spider or PLATFORM_SPIDERS[self.platform]
+
+    def spider_arguments(self) -> dict[str, str]:
+        arguments = {"source": self.name, "url": ",".join(self.urls)}
+        if self.country:
+            arguments["country"] = self.country
+        if self.topics:
+            arguments["topics"] = ",".join(self.topics)
+        if self.audiences:
+            arguments["audiences"] = ",".join(self.audiences)
+        return arguments
+
+
+KNOWN_KEYS = {"name", "platform", "urls", "url", "title", "spider", "country", "topics", "audiences", "floor",
+              "homepage", *POLITENESS_SETTINGS}  # fmt: skip
+
+
+def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> list[Source]:
+    """Read a registry. `substitutions` fill `{placeholders}` in URLs (the demo's local server address)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise RegistryError(f"no source registry at {path}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise RegistryError(f"{path} is not valid TOML: {error}") from error
+    sources = []
+    names: set[str] = set()
+    for position, entry in enumerate(data.get("source", []), start=1):
+        label = f"{path}, source #{position}"
+        if not isinstance(entry, dict):
+            raise RegistryError(f"{label}: each [[source]] must be a table")
+        unknown = set(entry) - KNOWN_KEYS
+        if unknown:
+            raise RegistryError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
+        name = entry.get("name")
+        if not name or not isinstance(name, str):
+            raise RegistryError(f"{label}: a source needs a `name`")
+        if name in names:
+            raise RegistryError(f"{label}: the name {name!r} is used twice")
+        names.add(name)
+        platform = entry.get("platform")
+        if platform not in PLATFORM_SPIDERS:
+            raise RegistryError(
+                f"{label} ({name}): platform {platform!r} is not one of {', '.join(sorted(PLATFORM_SPIDERS))}"
+            )
+        urls = entry.get("urls") or ([entry["url"]] if entry.get("url") else [])
+        if not urls:
+            raise RegistryError(f"{label} ({name}): a source needs `url` or `urls`")
+        if substitutions:
+            urls = [url.format(**substitutions) for url in urls]
+        sources.append(
+            Source(
+                name=name,
+                platform=platform,
+                urls=tuple(urls),
+                title=entry.get("title"),
+                spider=entry.get("spider"),
+                country=entry.get("country"),
+                topics=tuple(entry.get("topics", ())),
+                audiences=tuple(entry.get("audiences", ())),
+                floor=int(entry.get("floor", 0)),
+                homepage=entry.get("homepage"),
+                settings={POLITENESS_SETTINGS[key]: entry[key] for key in POLITENESS_SETTINGS if key in entry},
+            )
+        )
+    return sources
+
+
+def select_sources(sources: list[Source], names: list[str] | None) -> list[Source]:
+    if not names:
+        return sources
+    known = {source.name: source for source in sources}
+    missing = [name for name in names if name not in known]
+    if missing:
+        raise RegistryError(f"unknown source(s): {', '.join(missing)}; registered: {', '.join(known) or '(none)'}")
+    return [known[name] for name in names]

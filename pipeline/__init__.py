@@ -1,0 +1,1 @@
+"""Pure pipeline steps (normalise, dedupe, warehouse, export). Nothing here knows about Prefect."""

@@ -1,0 +1,69 @@
+"""Phones, e-mail addresses, web and join links."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import phonenumbers
+
+
+class ContactError(ValueError):
+    """A contact value that cannot be cleaned; the listing keeps the raw value and counts it."""
+
+
+def parse_phone(raw: str | None, region: str | None = "US") -> str | None:
+    """A phone as written ('(503) 555-0100', '503.555.0100 x12', '+44 20 7946 0000') → E.164 with ';ext='.
+
+    The source's country is the default region for numbers written without a country code.
+    """
+    if raw is None or not raw.strip():
+        return None
+    try:
+        number = phonenumbers.parse(raw, (region or "US").upper())
+    except phonenumbers.NumberParseException as error:
+        raise ContactError(f"not a phone number: {raw!r}") from error
+    if not phonenumbers.is_valid_number(number):
+        raise ContactError(f"not a valid phone number: {raw!r}")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={number.extension}" if number.extension else e164
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+
+def parse_email(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    text = text.removeprefix("mailto:")
+    if not _EMAIL.match(text):
+        raise ContactError(f"not an e-mail address: {raw!r}")
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def parse_url(raw: str | None) -> str | None:
+    """A web address; a bare 'example.org/groups' gets https://. Anything else that is not http(s) is refused."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if "://" not in text and re.match(r"^[\w-]+(\.[\w-]+)+(/|$)", text):
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in parts.netloc:
+        raise ContactError(f"not a web address: {raw!r}")
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, parts.query, parts.fragment))
+
+
+# Query parameters that carry a meeting password (Zoom `pwd`, others' `passcode`); never published.
+_SECRET_PARAMS = frozenset({"pwd", "passcode", "password", "pass", "pw", "pin", "tk"})
+
+
+def strip_join_secrets(url: str) -> str:
+    """A join link without its password: 'https://zoom.example.org/j/1?pwd=abc' → 'https://zoom.example.org/j/1'."""
+    parts = urlsplit(url)
+    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
+             if key.casefold() not in _SECRET_PARAMS]  # fmt: skip
+    netloc = parts.netloc.rpartition("@")[2]  # credentials in the authority are secrets too
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))

@@ -1,0 +1,207 @@
+"""Groups from listings: run the dedupe over the warehouse and build one golden record per group.
+
+Survivorship rules live here, in one place: each field comes from the group's most complete listing (most fields
+filled; then the most recently seen; then the smallest id, so the choice is deterministic); where that listing
+lacks a field, the next most complete listing that has it supplies it. Topics and audiences are the union of the
+members'; schedules are the union. `provenance` records which listing supplied each field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.dedupe import DedupeRecord, Membership, cluster
+from schemas.listing import Schedule
+from schemas.vocab import WEEKDAY_CODES, Freq
+
+# (freq, interval, byday, opens_at "HH:MM", closes_at, timezone) as stored in listing_schedules.
+ScheduleRow = tuple[str, int, tuple[str, ...], str | None, str | None, str | None]
+
+SURVIVING_FIELDS = [
+    "name", "organization", "description", "location_name", "address", "city", "region", "postal_code", "country",
+    "latitude", "longitude", "phone", "email", "website", "conference_url", "conference_phone", "format", "cost",
+]  # fmt: skip
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and pd.isna(value):
+        return False
+    return not (isinstance(value, str) and not value.strip()) and value != "unknown"
+
+
+def refresh_groups(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Re-cluster every listing and rewrite `groups`, `group_members` and `listings.group_id`.
+
+    The caller owns the transaction. Returns the ids of groups that did not exist before this call.
+    """
+    listings = con.execute("SELECT * FROM listings ORDER BY listing_id").df()
+    schedules = con.execute(
+        """SELECT listing_id, freq, "interval", byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at,
+                  left(CAST(closes_at AS VARCHAR), 5) AS closes_at, timezone
+           FROM listing_schedules ORDER BY listing_id, position"""
+    ).df()
+    previous = dict(con.execute("SELECT listing_id, group_id FROM group_members").fetchall())
+    old_group_ids = set(previous.values())
+
+    slots: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
+    schedule_rows: dict[str, list[ScheduleRow]] = defaultdict(list)
+    for row in schedules.itertuples(index=False):
+        opens = row.opens_at if isinstance(row.opens_at, str) else None
+        closes = row.closes_at if isinstance(row.closes_at, str) else None
+        zone = row.timezone if isinstance(row.timezone, str) else None
+        for day in row.byday:
+            slots[row.listing_id].add((day, opens))
+        schedule_rows[row.listing_id].append((row.freq, int(row.interval), tuple(row.byday), opens, closes, zone))
+
+    records = [
+        DedupeRecord(
+            listing_id=row["listing_id"],
+            source=row["source"],
+            name=row["name"],
+            organization=row["organization"] if _present(row["organization"]) else None,
+            latitude=row["latitude"] if _present(row["latitude"]) else None,
+            longitude=row["longitude"] if _present(row["longitude"]) else None,
+            street=row["street"] if _present(row["street"]) else None,
+            address=row["address"] if _present(row["address"]) else None,
+            postal_code=row["postal_code"] if _present(row["postal_code"]) else None,
+            conference_url=row["conference_url"] if _present(row["conference_url"]) else None,
+            slots=frozenset(slots.get(row["listing_id"], ())),
+        )
+        for row in listings.to_dict("records")
+    ]
+    memberships = cluster(records, previous)
+    groups = build_golden_records(listings, memberships, schedule_rows)
+
+    con.execute("DELETE FROM group_members")
+    con.execute("DELETE FROM groups")
+    if memberships:
+        member_frame = pd.DataFrame([vars(m) for m in memberships])[["group_id", "listing_id", "score", "evidence"]]
+        con.register("staged_members", member_frame)
+        con.execute("INSERT INTO group_members SELECT * FROM staged_members")
+        con.execute(
+            "UPDATE listings SET group_id = m.group_id FROM staged_members m WHERE listings.listing_id = m.listing_id"
+        )
+        con.unregister("staged_members")
+    if groups:
+        group_frame = pd.DataFrame(groups)
+        con.register("staged_groups", group_frame)
+        con.execute(
+            """INSERT INTO groups BY NAME
+               SELECT * REPLACE (CAST(topics AS VARCHAR[]) AS topics, CAST(audiences AS VARCHAR[]) AS audiences,
+                                 CAST(schedules AS VARCHAR[]) AS schedules, CAST(sources AS VARCHAR[]) AS sources,
+                                 CAST(source_urls AS VARCHAR[]) AS source_urls,
+                                 CAST(provenance AS JSON) AS provenance)
+               FROM staged_groups"""
+        )
+        con.unregister("staged_groups")
+    return {group["group_id"] for group in groups} - old_group_ids
+
+
+def build_golden_records(
+    listings: pd.DataFrame, memberships: list[Membership], schedule_rows: dict[str, list[ScheduleRow]]
+) -> list[dict[str, Any]]:
+    by_id = {row["listing_id"]: row for row in listings.to_dict("records")}
+    members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for membership in memberships:
+        members[membership.group_id].append(by_id[membership.listing_id])
+
+    groups = []
+    for group_id, rows in members.items():
+        ranked = sorted(
+            rows,
+            key=lambda row: (
+                -sum(_present(row[name]) for name in SURVIVING_FIELDS),
+                -(row["last_seen_at"].timestamp() if _present(row["last_seen_at"]) else 0),
+                row["listing_id"],
+            ),
+        )
+        group: dict[str, Any] = {"group_id": group_id}
+        provenance: dict[str, str] = {}
+        for name in SURVIVING_FIELDS:
+            supplier = next((row for row in ranked if _present(row[name])), None)
+            group[name] = supplier[name] if supplier else None
+            if supplier is not None:
+                provenance[name] = supplier["listing_id"]
+        group["cost"] = group["cost"] or "unknown"
+        group["status"] = "active" if any(row["status"] == "active" for row in rows) else ranked[0]["status"]
+        group["topics"] = _union(row["topics"] for row in ranked)
+        group["audiences"] = _union(row["audiences"] for row in ranked)
+        group["name"] = best_name([row["name"] for row in ranked])
+        provenance["name"] = next(row["listing_id"] for row in ranked if row["name"] == group["name"])
+        group["schedules"] = merge_schedules(
+            [schedule for row in ranked for schedule in schedule_rows.get(row["listing_id"], [])]
+        )
+        group["sources"] = sorted({row["source"] for row in rows})
+        group["source_urls"] = _union([row["source_url"]] if _present(row["source_url"]) else [] for row in ranked)
+        group["listing_count"] = len(rows)
+        group["provenance"] = json.dumps(provenance)
+        group["last_seen_at"] = max(row["last_seen_at"] for row in rows)
+        groups.append(group)
+    return groups
+
+
+_ACRONYM = re.compile(r"\b[A-Z]{3,6}\b")
+# Acronyms that are the topic or audience itself, not an organisation's initials.
+_MEANINGFUL_ACRONYMS = frozenset({"OCD", "PTSD", "BPD", "LGBT", "LGBTQ", "LGBTQIA", "BIPOC", "ADHD", "DBT"})
+_ABBREVIATIONS = re.compile(r"\b(grp|mtg|supp|assoc)\b\.?", re.IGNORECASE)
+
+
+def best_name(names: list[str]) -> str:
+    """The clearest of the members' names: no organisation acronyms, abbreviations or venue notes; then the longest.
+
+    Directories prefix names with their own initials ("RPSN ...") or suffix the venue ("... (St. Mark)");
+    the group's own name is the one without them.
+    """
+
+    def noise(name: str) -> int:
+        acronyms = [word for word in _ACRONYM.findall(name) if word not in _MEANINGFUL_ACRONYMS]
+        return len(acronyms) + len(_ABBREVIATIONS.findall(name)) + name.count("(") + name.count(" - ")
+
+    return min(names, key=lambda name: (noise(name), -len(name), name))
+
+
+def merge_schedules(rows: list[ScheduleRow]) -> list[str]:
+    """The union of the members' schedules, as text: weekly rows at one time are merged into one set of days.
+
+    A group listed as a Monday row and a Wednesday row by one directory and as "Mon, Wed" by another has one
+    schedule: "FREQ=WEEKLY;BYDAY=MO,WE 20:00-21:00 America/Los_Angeles".
+    """
+    weekly: dict[tuple[int, str | None, str | None, str | None], set[str]] = defaultdict(set)
+    others: list[str] = []
+    for freq, interval, byday, opens, closes, zone in rows:
+        if freq == "WEEKLY":
+            weekly[(interval, opens, closes, zone)].update(byday)
+        else:
+            others.append(_schedule_text(freq, interval, byday, opens, closes, zone))
+    merged = [
+        _schedule_text("WEEKLY", interval, tuple(day for day in WEEKDAY_CODES if day in days), opens, closes, zone)
+        for (interval, opens, closes, zone), days in weekly.items()
+    ]
+    return _union([merged, others])
+
+
+def _schedule_text(
+    freq: str, interval: int, byday: tuple[str, ...], opens: str | None, closes: str | None, zone: str | None
+) -> str:
+    rule = Schedule(freq=Freq(freq), interval=interval, byday=byday).rrule()
+    times = "-".join(time for time in (opens, closes) if time)
+    return " ".join(part for part in (rule, times, zone) if part)
+
+
+def _union(lists: Any) -> list[Any]:
+    seen: list[Any] = []
+    for values in lists:
+        if values is None or (isinstance(values, float) and pd.isna(values)):
+            continue
+        for value in values:
+            if value not in seen:
+                seen.append(value)
+    return seen

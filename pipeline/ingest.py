@@ -1,0 +1,139 @@
+"""From raw records to a stored run: normalise each source's batch, then load everything in one transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.groups import refresh_groups
+from pipeline.normalise import Reject, normalise
+from pipeline.warehouse import SourceBatch, connect, load_batches, record_run_end, record_run_start, transaction
+from schemas.listing import GroupListing
+
+
+class InputError(ValueError):
+    """A raw-listings file that cannot be read; the message says where and why."""
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """RawListing JSON lines. A line that is not a JSON object becomes a record that ingest will reject."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from error
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    yield {"_unparsed_line": line.rstrip("\n"), "_line": number}
+                    continue
+                yield record if isinstance(record, dict) else {"_unparsed_line": line.rstrip("\n"), "_line": number}
+        except UnicodeDecodeError as error:
+            raise InputError(f"{path} is not UTF-8 text (byte {error.start}): is it a JSON lines file?") from error
+
+
+def normalise_batch(source: str, records: Iterable[dict[str, Any]], *, override_source: bool = False) -> SourceBatch:
+    """Normalise one source's records. Every record ends as a listing or a reject: raw = listings + rejects.
+
+    Records without a `source` get this batch's name; with `override_source` every record gets it.
+    A second record with the same (source, source_id) in one batch is rejected, not merged over the first.
+    """
+    raw_records: list[dict[str, Any]] = []
+    listings: list[GroupListing] = []
+    rejects: list[Reject] = []
+    seen: set[str] = set()
+    for record in records:
+        if override_source or not record.get("source"):
+            record = {**record, "source": source}
+        raw_records.append(record)
+        if "_unparsed_line" in record:
+            rejects.append(Reject(source, None, [f"line {record['_line']}/invalid: not a JSON object"], record))
+            continue
+        outcome = normalise(record)
+        if isinstance(outcome, Reject):
+            rejects.append(outcome)
+        elif outcome.listing_id in seen:
+            reason = f"source_id/duplicate: {outcome.source_id!r} appears twice in this batch; the first was kept"
+            rejects.append(Reject(outcome.source, outcome.source_id, [reason], record))
+        else:
+            seen.add(outcome.listing_id)
+            listings.append(outcome)
+    return SourceBatch(source=source, raw_records=raw_records, listings=listings, rejects=rejects)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+
+
+def store_run(warehouse: Path, kind: str, batches: Sequence[SourceBatch], run_id: str | None = None) -> dict[str, Any]:
+    """Load all batches, re-dedupe, and record the run, in one transaction. Returns the run report.
+
+    Failed sources load nothing (their earlier listings stay as they were) but are recorded in the report.
+    """
+    run_id = run_id or new_run_id()
+    con = connect(warehouse)
+    try:
+        with transaction(con):
+            record_run_start(con, run_id, kind)
+            loaded = [batch for batch in batches if batch.status != "failed"]
+            load_batches(con, run_id, loaded)
+            new_group_ids = refresh_groups(con)
+            new_by_source = _new_groups_by_source(con, new_group_ids)
+            group_count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
+            source_rows = [_source_row(batch, new_by_source.get(batch.source, 0)) for batch in batches]
+            failed = [row for row in source_rows if row["status"] == "failed"]
+            status = "ok" if not failed else ("failed" if len(failed) == len(source_rows) else "partial")
+            report = {
+                "run_id": run_id,
+                "kind": kind,
+                "status": status,
+                "warehouse": str(warehouse),
+                "sources": source_rows,
+                "totals": {
+                    "raw": sum(row["raw"] for row in source_rows),
+                    "listings": sum(row["listings"] for row in source_rows),
+                    "rejects": sum(row["rejects"] for row in source_rows),
+                    "new_groups": len(new_group_ids),
+                    "groups": group_count,
+                },
+            }
+            record_run_end(con, run_id, status, report, source_rows)
+    finally:
+        con.close()
+    return report
+
+
+def _new_groups_by_source(con: Any, new_group_ids: set[str]) -> dict[str, int]:
+    if not new_group_ids:
+        return {}
+    rows = con.execute(
+        """SELECT l.source, count(DISTINCT m.group_id) FROM group_members m JOIN listings l USING (listing_id)
+           WHERE list_contains($ids, m.group_id) GROUP BY l.source""",
+        {"ids": sorted(new_group_ids)},
+    ).fetchall()
+    return dict(rows)
+
+
+def _source_row(batch: SourceBatch, new_groups: int) -> dict[str, Any]:
+    issues = Counter(issue for listing in batch.listings for issue in listing.field_issues)
+    return {
+        "source": batch.source,
+        "status": batch.status,
+        "error": batch.error,
+        "raw": len(batch.raw_records),
+        "listings": len(batch.listings),
+        "rejects": len(batch.rejects),
+        "new_groups": new_groups if batch.status != "failed" else 0,
+        "duration_s": batch.duration_s,
+        "crawl_stats": batch.crawl_stats or {},
+        "field_issues": dict(sorted(issues.items())),
+    }

@@ -1,0 +1,406 @@
+"""The DuckDB warehouse: schema (as numbered migrations), loading in one transaction, and reads.
+
+DuckDB allows one writing process per file. A second writer gets `WarehouseBusy` with a plain message instead
+of DuckDB's lock error. Every load runs in one transaction: if anything fails (or the process is killed) the file
+is left as it was before the load began.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.normalise import Reject, listing_id
+from schemas.listing import GroupListing
+
+# Each migration is applied once, in order, inside a transaction, and recorded in schema_migrations.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "initial tables",
+        """
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ,
+            status VARCHAR NOT NULL,
+            raw_count INTEGER,
+            listing_count INTEGER,
+            reject_count INTEGER,
+            group_count INTEGER,
+            report JSON
+        );
+        CREATE TABLE run_sources (
+            run_id VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            error VARCHAR,
+            raw_count INTEGER NOT NULL,
+            listing_count INTEGER NOT NULL,
+            reject_count INTEGER NOT NULL,
+            new_group_count INTEGER,
+            duration_s DOUBLE,
+            crawl_stats JSON,
+            field_issues JSON,
+            PRIMARY KEY (run_id, source)
+        );
+        CREATE TABLE raw_listings (
+            run_id VARCHAR NOT NULL,
+            source VARCHAR,
+            source_id VARCHAR,
+            listing_id VARCHAR,
+            received_at TIMESTAMPTZ NOT NULL,
+            payload JSON NOT NULL
+        );
+        CREATE TABLE listings (
+            listing_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            source_id VARCHAR NOT NULL,
+            source_url VARCHAR,
+            group_id VARCHAR,
+            name VARCHAR NOT NULL,
+            organization VARCHAR,
+            description VARCHAR,
+            location_name VARCHAR,
+            address VARCHAR,
+            street VARCHAR,
+            city VARCHAR,
+            region VARCHAR,
+            postal_code VARCHAR,
+            country VARCHAR,
+            latitude DOUBLE,
+            longitude DOUBLE,
+            coordinates_approximate BOOLEAN,
+            phone VARCHAR,
+            phone_raw VARCHAR,
+            email VARCHAR,
+            website VARCHAR,
+            conference_url VARCHAR,
+            conference_phone VARCHAR,
+            format VARCHAR,
+            status VARCHAR NOT NULL,
+            schedule_text VARCHAR,
+            topics VARCHAR[],
+            audiences VARCHAR[],
+            language VARCHAR,
+            cost VARCHAR NOT NULL,
+            types VARCHAR[],
+            field_issues VARCHAR[],
+            fetched_at VARCHAR,
+            first_seen_run VARCHAR NOT NULL,
+            last_seen_run VARCHAR NOT NULL,
+            first_seen_at TIMESTAMPTZ NOT NULL,
+            last_seen_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE listing_schedules (
+            listing_id VARCHAR NOT NULL,
+            position INTEGER NOT NULL,
+            freq VARCHAR NOT NULL,
+            "interval" INTEGER NOT NULL,
+            byday VARCHAR[],
+            opens_at TIME,
+            closes_at TIME,
+            timezone VARCHAR,
+            notes VARCHAR,
+            rrule VARCHAR NOT NULL
+        );
+        CREATE TABLE rejects (
+            run_id VARCHAR NOT NULL,
+            source VARCHAR,
+            source_id VARCHAR,
+            reasons VARCHAR[] NOT NULL,
+            payload JSON NOT NULL,
+            rejected_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE groups (
+            group_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            organization VARCHAR,
+            description VARCHAR,
+            location_name VARCHAR,
+            address VARCHAR,
+            city VARCHAR,
+            region VARCHAR,
+            postal_code VARCHAR,
+            country VARCHAR,
+            latitude DOUBLE,
+            longitude DOUBLE,
+            phone VARCHAR,
+            email VARCHAR,
+            website VARCHAR,
+            conference_url VARCHAR,
+            conference_phone VARCHAR,
+            format VARCHAR,
+            status VARCHAR,
+            topics VARCHAR[],
+            audiences VARCHAR[],
+            cost VARCHAR,
+            schedules VARCHAR[],
+            sources VARCHAR[],
+            source_urls VARCHAR[],
+            listing_count INTEGER NOT NULL,
+            provenance JSON,
+            last_seen_at TIMESTAMPTZ
+        );
+        CREATE TABLE group_members (
+            group_id VARCHAR NOT NULL,
+            listing_id VARCHAR PRIMARY KEY,
+            score DOUBLE NOT NULL,
+            evidence VARCHAR
+        );
+        CREATE VIEW group_schedules AS
+            SELECT DISTINCT m.group_id, s.freq, s."interval", s.byday, s.opens_at, s.closes_at, s.timezone, s.rrule
+            FROM group_members m JOIN listing_schedules s USING (listing_id);
+        """,
+    ),
+]
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process is writing to the warehouse."""
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse file cannot be opened (not a DuckDB file, unreadable, ...)."""
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and on first use create and migrate) the warehouse. Raises WarehouseBusy or WarehouseError."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"no warehouse at {path}: run `peergroups demo` or `peergroups run` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as error:
+        if "lock" in str(error).casefold():
+            raise WarehouseBusy(
+                f"the warehouse {path} is busy: another peergroups process is writing to it; "
+                "try again when it has finished"
+            ) from error
+        raise WarehouseError(f"cannot open the warehouse {path}: {error}") from error
+    except duckdb.Error as error:
+        raise WarehouseError(f"cannot open the warehouse {path}: {error}") from error
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations this warehouse has not had yet; returns their numbers."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ)"
+    )
+    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    done = []
+    for version, description, sql in MIGRATIONS:
+        if version in applied:
+            continue
+        with transaction(con):
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, description, _now()])
+        done.append(version)
+    return done
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SourceBatch:
+    """What one source delivered in one run, already normalised."""
+
+    source: str
+    raw_records: list[dict[str, Any]]
+    listings: list[GroupListing]
+    rejects: list[Reject]
+    status: str = "ok"
+    error: str | None = None
+    duration_s: float | None = None
+    crawl_stats: dict[str, Any] | None = None
+
+
+LISTING_COLUMNS = [
+    "listing_id", "source", "source_id", "source_url", "name", "organization", "description", "location_name",
+    "address", "street", "city", "region", "postal_code", "country", "latitude", "longitude",
+    "coordinates_approximate", "phone", "phone_raw", "email", "website", "conference_url", "conference_phone",
+    "format", "status", "schedule_text", "topics", "audiences", "language", "cost", "types", "field_issues",
+    "fetched_at",
+]  # fmt: skip
+
+
+def _listing_frame(listings: Sequence[GroupListing]) -> pd.DataFrame:
+    rows = [listing.model_dump(mode="json", include=set(LISTING_COLUMNS)) for listing in listings]
+    return pd.DataFrame(rows, columns=LISTING_COLUMNS)
+
+
+def _schedule_frame(listings: Sequence[GroupListing]) -> pd.DataFrame:
+    rows = []
+    for listing in listings:
+        for position, schedule in enumerate(listing.schedules):
+            rows.append(
+                {
+                    "listing_id": listing.listing_id,
+                    "position": position,
+                    "freq": schedule.freq.value,
+                    "interval": schedule.interval,
+                    "byday": list(schedule.byday),
+                    "opens_at": schedule.opens_at,
+                    "closes_at": schedule.closes_at,
+                    "timezone": schedule.timezone,
+                    "notes": schedule.notes,
+                    "rrule": schedule.rrule(),
+                }
+            )
+    columns = ["listing_id", "position", "freq", "interval", "byday", "opens_at", "closes_at", "timezone", "notes"]
+    return pd.DataFrame(rows, columns=[*columns, "rrule"])
+
+
+def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[SourceBatch]) -> None:
+    """Store every batch's raw records, listings, schedules and rejects. The caller owns the transaction.
+
+    Listings are upserted on listing_id: a listing seen again keeps its first-seen run. Listings a source no
+    longer lists are left alone here; a failed crawl loads nothing and so withdraws nothing.
+    """
+    now = _now()
+    for batch in batches:
+        raw_frame = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "source": [_str_or_none(record.get("source")) for record in batch.raw_records],
+                "source_id": [_str_or_none(record.get("source_id")) for record in batch.raw_records],
+                "listing_id": [_listing_id_of(record) for record in batch.raw_records],
+                "received_at": now,
+                "payload": [json.dumps(record, default=str, ensure_ascii=False) for record in batch.raw_records],
+            }
+        )
+        if len(raw_frame):
+            con.register("staged_raw", raw_frame)
+            con.execute("INSERT INTO raw_listings SELECT * FROM staged_raw")
+            con.unregister("staged_raw")
+
+        if batch.rejects:
+            reject_frame = pd.DataFrame(
+                {
+                    "run_id": run_id,
+                    "source": [reject.source for reject in batch.rejects],
+                    "source_id": [reject.source_id for reject in batch.rejects],
+                    "reasons": [reject.reasons for reject in batch.rejects],
+                    "payload": [
+                        json.dumps(reject.payload, default=str, ensure_ascii=False) for reject in batch.rejects
+                    ],
+                    "rejected_at": now,
+                }
+            )
+            con.register("staged_rejects", reject_frame)
+            con.execute("INSERT INTO rejects SELECT * FROM staged_rejects")
+            con.unregister("staged_rejects")
+
+        if batch.listings:
+            _upsert_listings(con, run_id, now, batch.listings)
+
+
+def _upsert_listings(
+    con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, listings: Sequence[GroupListing]
+) -> None:
+    con.register("staged_listings", _listing_frame(listings))
+    updates = ", ".join(f"{column} = s.{column}" for column in LISTING_COLUMNS if column != "listing_id")
+    con.execute(
+        f"""
+        MERGE INTO listings AS t USING (
+            SELECT * REPLACE (CAST(topics AS VARCHAR[]) AS topics, CAST(audiences AS VARCHAR[]) AS audiences,
+                              CAST(types AS VARCHAR[]) AS types, CAST(field_issues AS VARCHAR[]) AS field_issues)
+            FROM staged_listings
+        ) AS s
+        ON t.listing_id = s.listing_id
+        WHEN MATCHED THEN UPDATE SET {updates}, last_seen_run = $run, last_seen_at = $now
+        WHEN NOT MATCHED THEN INSERT ({", ".join(LISTING_COLUMNS)}, group_id, first_seen_run, last_seen_run,
+                                      first_seen_at, last_seen_at)
+            VALUES ({", ".join("s." + column for column in LISTING_COLUMNS)}, NULL, $run, $run, $now, $now)
+        """,
+        {"run": run_id, "now": now},
+    )
+    con.execute("DELETE FROM listing_schedules WHERE listing_id IN (SELECT listing_id FROM staged_listings)")
+    con.unregister("staged_listings")
+    schedules = _schedule_frame(listings)
+    if len(schedules):
+        con.register("staged_schedules", schedules)
+        con.execute(
+            """INSERT INTO listing_schedules
+               SELECT listing_id, position, freq, "interval", CAST(byday AS VARCHAR[]), CAST(opens_at AS TIME),
+                      CAST(closes_at AS TIME), timezone, notes, rrule
+               FROM staged_schedules"""
+        )
+        con.unregister("staged_schedules")
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _listing_id_of(record: dict[str, Any]) -> str | None:
+    source, source_id = record.get("source"), record.get("source_id")
+    if source in (None, "") or source_id in (None, ""):
+        return None
+    return listing_id(str(source), str(source_id))
+
+
+def record_run_start(con: duckdb.DuckDBPyConnection, run_id: str, kind: str) -> None:
+    con.execute(
+        "INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running')", [run_id, kind, _now()]
+    )
+
+
+def record_run_end(
+    con: duckdb.DuckDBPyConnection, run_id: str, status: str, report: dict[str, Any], source_rows: list[dict[str, Any]]
+) -> None:
+    totals = report.get("totals", {})
+    con.execute(
+        """UPDATE runs SET finished_at = ?, status = ?, raw_count = ?, listing_count = ?, reject_count = ?,
+                          group_count = ?, report = ?
+           WHERE run_id = ?""",
+        [
+            _now(),
+            status,
+            totals.get("raw"),
+            totals.get("listings"),
+            totals.get("rejects"),
+            totals.get("groups"),
+            json.dumps(report, default=str),
+            run_id,
+        ],
+    )
+    for row in source_rows:
+        con.execute(
+            """INSERT INTO run_sources VALUES ($run_id, $source, $status, $error, $raw, $listings, $rejects,
+                                              $new_groups, $duration_s, $crawl_stats, $field_issues)""",
+            {
+                "run_id": run_id,
+                **row,
+                "crawl_stats": json.dumps(row.get("crawl_stats") or {}, default=str),
+                "field_issues": json.dumps(row.get("field_issues") or {}),
+            },
+        )

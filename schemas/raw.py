@@ -1,0 +1,102 @@
+"""`RawListing`: what every spider yields and what `ingest` reads, one JSON object per line.
+
+It is deliberately lenient. A raw listing is the source's record in our field names, not yet cleaned: values keep
+the source's spelling, numbers may arrive as strings, and keys we do not know are kept (``extra="allow"``) so that
+nothing a directory publishes is lost before normalisation has looked at it. Only what identifies the record
+(`source`, `source_id`) is required; everything else is judged later, field by field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class RawSchedule(BaseModel):
+    """One schedule as a source states it. Spiders copy values as published; `parse_schedule` interprets them.
+
+    Meeting Guide style: `day` (0 = Sunday, a day name, or a list of either), `time`, `end_time`.
+    RRULE style: `freq`, `interval`, `byday`, `opens_at`, `closes_at`. Either may carry `timezone` and `text`.
+    """
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    day: int | str | list[int | str] | None = None
+    time: str | None = None
+    end_time: str | None = None
+    freq: str | None = None
+    interval: int | str | None = None
+    byday: str | list[str] | None = None
+    opens_at: str | None = None
+    closes_at: str | None = None
+    timezone: str | None = None
+    text: str | None = None
+
+
+def _split_codes(value: Any) -> Any:
+    """Sources give code lists as arrays or as one comma-separated string ("O, ST")."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [str(part).strip() for part in value if str(part).strip()]
+    return value
+
+
+class RawListing(BaseModel):
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, str_strip_whitespace=True)
+
+    source: str = Field(min_length=1, description="Registry name of the directory the record came from.")
+    source_id: str = Field(min_length=1, description="The directory's own id for the record (slug, post id).")
+    source_url: str | None = Field(None, description="Where the record was read: the feed or page URL.")
+    fetched_at: str | None = Field(None, description="ISO 8601 time the record was fetched.")
+
+    name: str | None = None
+    organization: str | None = None
+    description: str | None = None
+
+    address: str | None = Field(None, description="The whole address on one line, when the source has no parts.")
+    street: str | None = None
+    city: str | None = None
+    region: str | None = Field(None, description="State, province or county as the source writes it.")
+    postal_code: str | None = None
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 where the source says; else the registry's.")
+    latitude: str | None = None
+    longitude: str | None = None
+    location_name: str | None = Field(None, description="The venue: a church, a library, a clinic.")
+    approximate: str | None = Field(None, description="Meeting Guide's 'yes' when the address is only approximate.")
+
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    conference_url: str | None = None
+    conference_phone: str | None = None
+
+    format: str | None = Field(None, description="The source's attendance word (in_person, online, hybrid, …).")
+    status: str | None = None
+    schedule_text: str | None = None
+    schedules: list[RawSchedule] = Field(default_factory=list)
+
+    topics: list[str] = Field(default_factory=list)
+    audiences: list[str] = Field(default_factory=list)
+    language: str | None = None
+    cost: str | None = None
+    types: list[str] = Field(default_factory=list, description="The source's own type codes (Meeting Guide).")
+
+    raw: dict[str, Any] | list[Any] | None = Field(None, description="The source's original record, untouched.")
+
+    @field_validator("topics", "audiences", "types", mode="before")
+    @classmethod
+    def _codes(cls, value: Any) -> Any:
+        return _split_codes(value)
+
+    @field_validator("schedules", mode="before")
+    @classmethod
+    def _schedules(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, dict):
+            return [value]
+        return value

@@ -1,0 +1,1 @@
+"""Scrapy project: one base spider per publishing platform (`spiders.platforms`), thin sources on top."""

@@ -1,0 +1,100 @@
+"""What every platform spider shares: the source's identity and defaults, and the hooks a concrete source overrides.
+
+A source is configured either as a subclass (class attributes) or from the registry at crawl time (spider
+arguments `-a url=... -a source=... -a country=US -a topics=depression,bipolar`). Arguments win over attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+
+def split_arg(value: str | Iterable[str] | None) -> list[str]:
+    """Spider arguments arrive as comma-separated strings from the command line, or as lists from code."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part).strip() for part in value if str(part).strip()]
+
+
+class PlatformSpider(scrapy.Spider):
+    """Base of all platform spiders. Subclasses implement `start` and parsing; sources override the hooks."""
+
+    # Registry name of the directory; defaults to the spider's name.
+    source: str | None = None
+    start_urls: ClassVar[list[str]] = []
+    country: str | None = None
+    default_topics: ClassVar[list[str]] = []
+    default_audiences: ClassVar[list[str]] = []
+
+    def __init__(
+        self,
+        *args: Any,
+        url: str | None = None,
+        source: str | None = None,
+        country: str | None = None,
+        topics: str | None = None,
+        audiences: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if url:
+            self.start_urls = split_arg(url)
+        self.source = source or self.source or self.name
+        if country:
+            self.country = country.upper()
+        if topics is not None:
+            self.default_topics = split_arg(topics)
+        if audiences is not None:
+            self.default_audiences = split_arg(audiences)
+
+    # --- hooks for concrete sources -------------------------------------------------------------------------
+
+    def post_process_item(self, item: dict[str, Any], record: Any, response: Response) -> dict[str, Any] | None:
+        """Adjust one RawListing dict built from `record`; return None to skip a record that is not a group."""
+        return item
+
+    # --- shared helpers ---------------------------------------------------------------------------------------
+
+    def base_item(self, response: Response) -> dict[str, Any]:
+        """The fields every item carries: provenance and the source's defaults."""
+        return {
+            "source": self.source,
+            "source_url": response.url,
+            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "country": self.country,
+            "topics": list(self.default_topics),
+            "audiences": list(self.default_audiences),
+        }
+
+    def report_source_error(self, kind: str, message: str) -> None:
+        """Record a source-level failure in the crawl stats, where the run report reads it, and log it once."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"peergroups/source_error/{kind}")
+        self.crawler.stats.set_value("peergroups/source_error_message", message)
+        self.logger.error(message)
+
+    def request_failed(self, failure: Failure) -> None:
+        """Errback: an HTTP error status, a timeout or a refused connection on a source's own URL."""
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            if status in (401, 403):
+                self.report_source_error(
+                    "restricted", f"{request.url} answered HTTP {status}: the directory restricts this feed"
+                )
+            else:
+                self.report_source_error("http", f"{request.url} answered HTTP {status}")
+        else:
+            self.report_source_error(
+                "network", f"{request.url} could not be fetched: {failure.getErrorMessage() or failure.type}"
+            )
