@@ -181,8 +181,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipeline.ingest import check_text_file
+
     if not args.file.is_file():
         raise UserError(f"no such file: {args.file}")
+    check_text_file(args.file)
     _prefect_ready(args.warehouse)
     from flows.build import ingest_flow
 

@@ -21,7 +21,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class _Handler(SimpleHTTPRequestHandler):
+class StaticHandler(SimpleHTTPRequestHandler):
     extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, ".json": "application/json"}
 
     def translate_path(self, path: str) -> str:
@@ -36,9 +36,9 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_directory(root: Path, port: int = 0) -> Iterator[str]:
+def serve_directory(root: Path, port: int = 0, handler: type[StaticHandler] = StaticHandler) -> Iterator[str]:
     """Serve `root` on 127.0.0.1 (a free port unless given) for the duration of the block; yields the base URL."""
-    server = _Server(("127.0.0.1", port), partial(_Handler, directory=str(root)))
+    server = _Server(("127.0.0.1", port), partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, name="peergroups-local-server", daemon=True)
     thread.start()
     try:

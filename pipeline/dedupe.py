@@ -51,6 +51,8 @@ class DedupeRecord:
     postal_code: str | None = None
     conference_url: str | None = None
     slots: frozenset[tuple[str, str | None]] = frozenset()
+    # The source gave no name and the listing carries its venue's: such rows of one source are not one group.
+    named_by_venue: bool = False
     # Derived keys, filled by `prepare`.
     name_tokens: frozenset[str] = field(default_factory=frozenset)
     street_key: str | None = None
@@ -141,7 +143,7 @@ def compare(a: DedupeRecord, b: DedupeRecord) -> tuple[float, str] | None:
     name_score = overlap / min(len(a.name_tokens), len(b.name_tokens))
     if a.source == b.source:
         # One source's rows: the same name at the same place is one group meeting on several days.
-        if a.name_tokens != b.name_tokens:
+        if a.name_tokens != b.name_tokens or a.named_by_venue or b.named_by_venue:
             return None
         return 1.0, f"same_source_rows;name=1.00;place={place}"
     if name_score < NAME_THRESHOLD:

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.dedupe import DedupeRecord, Membership, cluster
+from pipeline.normalise import NAMED_BY_VENUE
 from schemas.listing import Schedule
 from schemas.vocab import WEEKDAY_CODES, Freq
 
@@ -74,6 +75,7 @@ def refresh_groups(con: duckdb.DuckDBPyConnection) -> set[str]:
             postal_code=row["postal_code"] if _present(row["postal_code"]) else None,
             conference_url=row["conference_url"] if _present(row["conference_url"]) else None,
             slots=frozenset(slots.get(row["listing_id"], ())),
+            named_by_venue=NAMED_BY_VENUE in list(row["field_issues"]),
         )
         for row in listings.to_dict("records")
     ]

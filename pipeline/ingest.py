@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import uuid
 from collections import Counter
@@ -18,6 +19,24 @@ from schemas.listing import GroupListing
 
 class InputError(ValueError):
     """A raw-listings file that cannot be read; the message says where and why."""
+
+
+def check_text_file(path: Path) -> None:
+    """Fail early, with a message, on a file that cannot be JSON lines (unreadable, or not UTF-8 text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:
+                    raise InputError(
+                        f"{path} is not UTF-8 text (byte {offset + error.start}): is it a JSON lines file?"
+                    ) from error
+                offset += len(chunk)
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from error
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -31,6 +31,10 @@ from schemas.vocab import REACH_FIELDS, Audience, Topic
 T = TypeVar("T")
 
 
+# The field issue that marks a listing named after its venue because the source gave it no name.
+NAMED_BY_VENUE = "name/missing"
+
+
 def listing_id(source: str, source_id: str) -> str:
     """Stable id of one source record: the same (source, source_id) always gives the same id."""
     digest = hashlib.sha256(f"{source}\x1f{source_id}".encode()).hexdigest()
@@ -64,14 +68,23 @@ def normalise(record: dict[str, Any]) -> GroupListing | Reject:
 
     reasons = []
     name = plain_text(raw.name)
+    named_by_venue = False
+    if not name and plain_text(raw.location_name) and raw.schedules:
+        # Real feeds leave some meetings unnamed; the venue and the schedule still identify the gathering,
+        # and directories show it under the venue's name.
+        name = plain_text(raw.location_name)
+        named_by_venue = True
     if not name:
-        reasons.append("name/missing: a listing must name its group")
+        reasons.append("name/missing: a listing must name its group (no name, and no venue and schedule)")
     if not any(getattr(raw, key, None) not in (None, "") for key in REACH_FIELDS):
         reasons.append("reach/missing: no address, coordinates, phone, e-mail, website or join link")
     if reasons:
         return Reject(raw.source, raw.source_id, reasons, record)
     assert name is not None
-    return _build_listing(raw, name)
+    listing = _build_listing(raw, name)
+    if named_by_venue:
+        listing.field_issues.insert(0, NAMED_BY_VENUE)
+    return listing
 
 
 def _text(value: Any) -> str | None:

@@ -165,6 +165,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 ]
 
 
+# New warehouses are written in a storage format the DuckDB 1.5 CLI (PyPI `duckdb-cli`, what analysts install)
+# can read; DuckDB 2's own default format would lock them out.
+STORAGE_CONFIG = {"storage_compatibility_version": "v1.5.0"}
+
+
 class WarehouseBusy(RuntimeError):
     """Another process is writing to the warehouse."""
 
@@ -181,7 +186,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=STORAGE_CONFIG)
     except duckdb.IOException as error:
         if "lock" in str(error).casefold():
             raise WarehouseBusy(

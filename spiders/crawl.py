@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE", help="setting")
     options = parser.parse_args(argv)
 
+    # The project's settings by module, not by a scrapy.cfg found from the working directory: users run
+    # `peergroups` from anywhere.
+    os.environ["SCRAPY_SETTINGS_MODULE"] = "spiders.settings"
     settings = get_project_settings()
     for pair in options.settings:
         key, _, value = pair.partition("=")

@@ -117,8 +117,10 @@ def lakeshore() -> list[dict[str, object]]:
             meeting["types"] = ["V", "D"]
         meetings.append(meeting)
     # Records that test the pipeline's handling of bad input; each becomes a listing or a reject, never lost.
-    meetings.append({"slug": "900", "day": 2, "time": "7:00 PM", "notes": "Name missing in the source.",
-                     "url": "https://lakeshore-mood.example.org/groups/?id=900", **venue_fields("hall", "short")})
+    nameless = {"slug": "900", "day": 2, "time": "7:00 PM", "notes": "Name and venue missing in the source.",
+                "url": "https://lakeshore-mood.example.org/groups/?id=900", **venue_fields("hall", "short")}
+    del nameless["location"]
+    meetings.append(nameless)
     meetings.append({"name": "Bipolar Peer Support (Lakeport)", "slug": "901", "day": "Friday", "time": "7:00 PM",
                      "end_time": "8:30 PM", "timezone": "America/Los_Angeles", "phone": "call the hall",
                      "types": ["O"], "url": "https://lakeshore-mood.example.org/groups/?id=901",

@@ -86,14 +86,20 @@ class MeetingGuideSpider(PlatformSpider):
             item["country"] = meeting["country"]
         item["organization"] = _first(meeting, "group", "entity")
         item["types"] = meeting.get("types") or []
-        item["schedules"] = [
-            {
-                "day": meeting.get("day"),
-                "time": meeting.get("time"),
-                "end_time": meeting.get("end_time"),
-                "timezone": meeting.get("timezone"),
-            }
-        ]
+        # No day and no time is Meeting Guide's "by appointment": no schedule, never a guessed one.
+        has_when = any(meeting.get(key) not in (None, "", []) for key in ("day", "time"))
+        item["schedules"] = (
+            [
+                {
+                    "day": meeting.get("day"),
+                    "time": meeting.get("time"),
+                    "end_time": meeting.get("end_time"),
+                    "timezone": meeting.get("timezone"),
+                }
+            ]
+            if has_when
+            else []
+        )
         item["raw"] = meeting
         return item
 

@@ -1,0 +1,202 @@
+"""Normalisation, one behaviour per test: each cleaned field, each reject reason, bad fields kept not fatal."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+import pytest
+
+from pipeline.normalise import Reject, listing_id, normalise
+from pipeline.schedules import ScheduleError, parse_days, parse_time
+from schemas import Cost, Format, GroupListing, Status
+
+
+def record(**fields: Any) -> dict[str, Any]:
+    base = {"source": "test_source", "source_id": "1", "name": "Mood Peer Group", "street": "1 Main St",
+            "city": "Springfield", "region": "IL", "country": "US"}  # fmt: skip
+    base.update(fields)
+    return base
+
+
+def listing(**fields: Any) -> GroupListing:
+    outcome = normalise(record(**fields))
+    assert isinstance(outcome, GroupListing), getattr(outcome, "reasons", outcome)
+    return outcome
+
+
+def test_listing_id_is_stable_and_source_scoped() -> None:
+    assert listing_id("a", "1") == listing_id("a", "1")
+    assert listing_id("a", "1") != listing_id("b", "1")
+    assert listing().listing_id == listing_id("test_source", "1")
+
+
+def test_reject_without_name() -> None:
+    outcome = normalise(record(name="  "))
+    assert isinstance(outcome, Reject)
+    assert [reason.split(":")[0] for reason in outcome.reasons] == ["name/missing"]
+
+
+def test_reject_without_any_way_to_reach() -> None:
+    outcome = normalise(
+        {"source": "s", "source_id": "1", "name": "Lonely Group", "source_url": "https://x.example.org"}
+    )
+    assert isinstance(outcome, Reject)
+    assert outcome.reasons[0].startswith("reach/missing")
+
+
+def test_reject_when_contract_broken_keeps_payload() -> None:
+    payload = {"name": "No ids"}
+    outcome = normalise(payload)
+    assert isinstance(outcome, Reject)
+    assert outcome.payload is payload
+    assert any(reason.startswith("source/invalid") for reason in outcome.reasons)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("(217) 555-0142", "+12175550142"),
+        ("217.555.0142", "+12175550142"),
+        ("+1 217 555 0142", "+12175550142"),
+        ("217-555-0143 ext. 12", "+12175550143;ext=12"),
+    ],
+)
+def test_phone_to_e164(raw: str, expected: str) -> None:
+    assert listing(phone=raw).phone == expected
+
+
+def test_invalid_phone_is_kept_raw_and_counted_not_rejected() -> None:
+    result = listing(phone="call the hall")
+    assert result.phone is None
+    assert result.phone_raw == "call the hall"
+    assert "phone/invalid" in result.field_issues
+
+
+def test_uk_phone_uses_source_country() -> None:
+    result = listing(phone="020 7946 0018", country="GB", region=None)
+    assert result.phone == "+442079460018"
+
+
+def test_bad_coordinates_are_dropped_and_counted() -> None:
+    result = listing(latitude="north", longitude="-89.6")
+    assert (result.latitude, result.longitude) == (None, None)
+    assert "latitude/invalid" in result.field_issues
+
+
+def test_html_is_stripped_from_text() -> None:
+    result = listing(description="<p>Free. <b>Drop in</b> &amp; welcome.</p><script>alert(1)</script>")
+    assert result.description == "Free. Drop in & welcome."
+
+
+def test_join_link_password_is_removed() -> None:
+    result = listing(conference_url="https://zoom.example.org/j/5550100?pwd=abc123&from=addon")
+    assert result.conference_url == "https://zoom.example.org/j/5550100?from=addon"
+
+
+def test_email_and_website_are_normalised_or_counted() -> None:
+    good = listing(email="Info@Mood-Group.EXAMPLE.org", website="mood-group.example.org/tuesday")
+    assert good.email == "Info@mood-group.example.org"
+    assert good.website == "https://mood-group.example.org/tuesday"
+    bad = listing(email="nobody at example", website="javascript:alert(1)")
+    assert (bad.email, bad.website) == (None, None)
+    assert {"email/invalid", "website/invalid"} <= set(bad.field_issues)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, Format.IN_PERSON),
+        ({"conference_url": "https://meet.example.org/a"}, Format.HYBRID),
+        ({"street": None, "city": None, "region": None, "conference_url": "https://meet.example.org/a"}, Format.ONLINE),
+        ({"format": "online"}, Format.IN_PERSON),  # said online, but no way to join: only in person
+        ({"format": "hybrid", "conference_phone": "+15555550100"}, Format.HYBRID),
+    ],
+)
+def test_format(fields: dict[str, Any], expected: Format) -> None:
+    assert listing(**fields).format is expected
+
+
+def test_online_without_link_is_counted() -> None:
+    assert "format/invalid" in listing(format="online").field_issues
+
+
+def test_temporarily_closed_venue() -> None:
+    result = listing(types=["TC"])
+    assert result.status is Status.TEMPORARILY_CLOSED
+    online = listing(types=["TC", "ONL"], conference_url="https://meet.example.org/a")
+    assert (online.status, online.format) == (Status.ACTIVE, Format.ONLINE)
+
+
+def test_meeting_guide_schedule_shapes() -> None:
+    result = listing(
+        schedules=[
+            {"day": [1, 3], "time": "18:00", "end_time": "19:00", "timezone": "America/Chicago"},
+            {"day": "Thursday", "time": "6:00 PM", "end_time": "7:30 PM"},
+            {"day": "0", "time": "10:00:00"},
+        ]
+    )
+    weekly = [(s.byday, s.opens_at, s.closes_at, s.timezone) for s in result.schedules]
+    assert weekly == [
+        (("MO", "WE"), time(18), time(19), "America/Chicago"),
+        (("TH",), time(18), time(19, 30), "America/Chicago"),  # zone of the place (IL)
+        (("SU",), time(10), None, "America/Chicago"),
+    ]
+
+
+def test_no_day_is_no_schedule_not_a_guess() -> None:
+    result = listing(schedules=[{"timezone": "America/Chicago"}], schedule_text="Call for times")
+    assert result.schedules == []
+    assert result.schedule_text == "Call for times"
+
+
+def test_bad_schedule_is_counted_and_listing_kept() -> None:
+    result = listing(schedules=[{"day": 9, "time": "19:00"}])
+    assert result.schedules == []
+    assert "schedules/invalid" in result.field_issues
+
+
+def test_zone_abbreviation_becomes_iana() -> None:
+    result = listing(schedules=[{"day": 2, "time": "19:00", "timezone": "ET"}])
+    assert result.schedules[0].timezone == "America/New_York"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("19:00", time(19)), ("7:30 p.m.", time(19, 30)), ("7.30pm", time(19, 30)), ("12 AM", time(0)),
+     ("noon", time(12)), ("06:30:00", time(6, 30))],
+)  # fmt: skip
+def test_parse_time(text: str, expected: time) -> None:
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["25:00", "13 PM", "soon"])
+def test_parse_time_refuses(text: str) -> None:
+    with pytest.raises(ScheduleError):
+        parse_time(text)
+
+
+def test_parse_days_accepts_every_spelling() -> None:
+    assert parse_days(["Tues", "thursdays", 0, "6"]) == ["SU", "TU", "TH", "SA"]
+
+
+def test_topics_audiences_and_defaults() -> None:
+    result = listing(name="Family Support Group", description="For families of people living with bipolar disorder.",
+                     topics=["depression", "not-a-topic"], types=["W"])  # fmt: skip
+    assert [t.value for t in result.topics] == ["depression", "bipolar", "family"]
+    assert [a.value for a in result.audiences] == ["women", "family"]
+    assert "topics/invalid" in result.field_issues
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, Cost.UNKNOWN),
+        ({"description": "Free of charge, all welcome."}, Cost.FREE),
+        ({"cost": "Donations welcome"}, Cost.DONATION),
+        ({"cost": "$10 per session"}, Cost.PAID),
+        ({"description": "Feel free to bring a friend."}, Cost.UNKNOWN),
+    ],
+)
+def test_cost(fields: dict[str, Any], expected: Cost) -> None:
+    assert listing(**fields).cost is expected

@@ -1,0 +1,181 @@
+"""The DuckDB warehouse on real files: schema, loads, idempotence, rollback, a second writer, exports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipeline.export import export
+from pipeline.ingest import normalise_batch, store_run
+from pipeline.warehouse import MIGRATIONS, WarehouseBusy, WarehouseError, connect, load_batches, transaction
+
+VENUE = {"street": "415 Alder Street", "city": "Riverton", "region": "OR", "postal_code": "97301", "country": "US"}
+
+
+def raw(source_id: str, name: str, day: int = 2, **fields: Any) -> dict[str, Any]:
+    return {"source": "riverside", "source_id": source_id, "name": name, "phone": "(503) 555-0100",
+            "schedules": [{"day": day, "time": "19:00", "end_time": "20:30"}], **VENUE, **fields}  # fmt: skip
+
+
+RECORDS = [
+    raw("1", "Depression and Bipolar Support Group", conference_url="https://zoom.example.org/j/1?pwd=secret"),
+    raw("2", "Family Support Group", day=4, email="jordan.p@riverside.example.org"),
+    raw("3", "", day=1),
+    {"source": "riverside", "source_id": "4", "name": "Nowhere Group"},
+]
+
+
+def counts(path: Path) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = ["runs", "raw_listings", "listings", "listing_schedules", "rejects", "groups", "group_members"]
+        return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def test_new_warehouse_has_every_table_and_records_migrations(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    versions = [row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()]
+    con.close()
+    assert {"runs", "run_sources", "raw_listings", "listings", "listing_schedules", "rejects", "groups",
+            "group_members", "group_schedules"} <= tables  # fmt: skip
+    assert versions == [version for version, _, _ in MIGRATIONS]
+
+
+def test_listing_schedules_columns_have_the_contract_types(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = 'listing_schedules'").fetchall())  # fmt: skip
+    con.close()
+    assert types["byday"] == "VARCHAR[]"
+    assert types["opens_at"] == types["closes_at"] == "TIME"
+
+
+def test_store_run_accounts_for_every_raw_record(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    report = store_run(warehouse, "test", [normalise_batch("riverside", RECORDS)])
+    assert report["totals"]["raw"] == 4 == report["totals"]["listings"] + report["totals"]["rejects"]
+    assert counts(warehouse) | {"runs": 0} == {"runs": 0, "raw_listings": 4, "listings": 2, "listing_schedules": 2,
+                                                "rejects": 2, "groups": 2, "group_members": 2}  # fmt: skip
+    con = duckdb.connect(str(warehouse), read_only=True)
+    reasons = con.execute("SELECT source_id, reasons FROM rejects ORDER BY source_id").fetchall()
+    schedule = con.execute("SELECT freq, byday, opens_at::VARCHAR, timezone FROM listing_schedules "
+                           "JOIN listings USING (listing_id) WHERE source_id = '1'").fetchone()  # fmt: skip
+    run = con.execute("SELECT status, raw_count, listing_count, reject_count FROM runs").fetchone()
+    con.close()
+    assert [(sid, [r.split(":")[0] for r in rs]) for sid, rs in reasons] == [("3", ["name/missing"]),
+                                                                              ("4", ["reach/missing"])]  # fmt: skip
+    assert schedule == ("WEEKLY", ["TU"], "19:00:00", "America/Los_Angeles")
+    assert run == ("ok", 4, 2, 2)
+
+
+def test_rerunning_the_same_input_changes_no_listing_or_group(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    store_run(warehouse, "test", [normalise_batch("riverside", RECORDS)])
+    con = duckdb.connect(str(warehouse), read_only=True)
+    first = con.execute("SELECT listing_id, group_id, first_seen_run FROM listings ORDER BY 1").fetchall()
+    con.close()
+    store_run(warehouse, "test", [normalise_batch("riverside", RECORDS)])
+    con = duckdb.connect(str(warehouse), read_only=True)
+    second = con.execute("SELECT listing_id, group_id, first_seen_run FROM listings ORDER BY 1").fetchall()
+    runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]  # type: ignore[index]
+    con.close()
+    assert first == second
+    assert runs == 2
+    assert counts(warehouse)["listings"] == 2 and counts(warehouse)["groups"] == 2
+
+
+def test_a_failed_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    store_run(warehouse, "test", [normalise_batch("riverside", RECORDS[:1])])
+    before = counts(warehouse)
+    con = connect(warehouse)
+    with pytest.raises(RuntimeError, match="crash"), transaction(con):
+        load_batches(con, "crashing-run", [normalise_batch("riverside", RECORDS)])
+        raise RuntimeError("crash in the middle of a load")
+    con.close()
+    assert counts(warehouse) == before
+
+
+def test_a_failed_source_withdraws_nothing(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    store_run(warehouse, "test", [normalise_batch("riverside", RECORDS)])
+    failed = normalise_batch("riverside", [])
+    failed.status, failed.error = "failed", "answered HTTP 500"
+    report = store_run(warehouse, "test", [failed])
+    assert report["status"] == "failed"
+    assert report["sources"][0]["error"] == "answered HTTP 500"
+    assert counts(warehouse)["listings"] == 2
+
+
+def test_second_writer_gets_a_clear_busy_error(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    connect(warehouse).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(warehouse)!r})
+            print("locked", flush=True)
+            sys.stdin.readline()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(WarehouseBusy, match="busy"):
+            connect(warehouse)
+    finally:
+        holder.communicate("\n", timeout=10)
+
+
+def test_not_a_warehouse_file_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("these are my notes, not a database")
+    with pytest.raises(WarehouseError, match="cannot open the warehouse"):
+        connect(bogus)
+
+
+def test_exports_keep_private_details_out(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    store_run(warehouse, "test", [normalise_batch("riverside", RECORDS)])
+    con = connect(warehouse)
+    csv_paths = export(con, tmp_path / "public", "csv")
+    parquet_paths = export(con, tmp_path / "public", "parquet")
+    internal = export(con, tmp_path / "internal", "csv", include_contacts=True)
+    con.close()
+
+    with csv_paths[0].open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2
+    text = csv_paths[0].read_text()
+    assert "pwd" not in text and "secret" not in text
+    assert "email" not in rows[0] and "jordan" not in text
+    assert {row["conference_url"] for row in rows} == {"https://zoom.example.org/j/1", ""}
+    assert "jordan.p@riverside.example.org" in internal[0].read_text()
+
+    check = duckdb.connect()
+    parquet_rows = check.execute(f"SELECT name, schedules FROM '{parquet_paths[0]}' ORDER BY name").fetchall()
+    schedule_rows = check.execute(f"SELECT byday, opens_at::VARCHAR FROM '{parquet_paths[1]}' ORDER BY 1").fetchall()
+    assert parquet_rows[0] == ("Depression and Bipolar Support Group",
+                               ["FREQ=WEEKLY;BYDAY=TU 19:00-20:30 America/Los_Angeles"])  # fmt: skip
+    assert schedule_rows == [(["TH"], "19:00:00"), (["TU"], "19:00:00")]
+
+
+def test_raw_payload_is_stored_as_received(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    record = raw("9", "Peer Circle", district="North", venmo="@circle")
+    store_run(warehouse, "test", [normalise_batch("riverside", [record])])
+    con = duckdb.connect(str(warehouse), read_only=True)
+    payload = con.execute("SELECT payload FROM raw_listings").fetchone()[0]  # type: ignore[index]
+    con.close()
+    assert json.loads(payload) == record
