@@ -22,13 +22,13 @@ class UserError(Exception):
     """A mistake the user can fix; printed as one line, never as a traceback."""
 
 
-def _add_warehouse(parser: argparse.ArgumentParser) -> None:
+def _add_warehouse(parser: argparse.ArgumentParser, note: str = "") -> None:
     parser.add_argument(
         "--warehouse",
         type=Path,
         default=DEFAULT_WAREHOUSE,
         metavar="PATH",
-        help=f"DuckDB warehouse file (default: {DEFAULT_WAREHOUSE})",
+        help=f"DuckDB warehouse file (default: {DEFAULT_WAREHOUSE}){note}",
     )
 
 
@@ -62,13 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--raw-dir",
         type=Path,
-        default=Path("data/raw"),
         metavar="DIR",
-        help="where each run's raw crawl files are kept (default: data/raw)",
+        help="where each run's raw crawl files are kept (default: raw/ beside the warehouse)",
     )
 
     crawl = commands.add_parser("crawl", help="crawl one feed ad hoc into RawListing JSON lines")
-    _add_warehouse(crawl)
+    _add_warehouse(crawl, "; not used: crawl writes only --out")
     crawl.add_argument("--platform", required=True, choices=["meeting_guide"], help="the feed's publishing platform")
     crawl.add_argument("--url", required=True, help="the feed's URL")
     crawl.add_argument("--out", required=True, type=Path, metavar="FILE.jsonl", help="where to write the listings")
@@ -92,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sources = commands.add_parser("sources", help="list the registered sources")
-    _add_warehouse(sources)
+    _add_warehouse(sources, "; each source's latest run and listings are read from it")
     sources.add_argument(
         "--registry",
         type=Path,
@@ -119,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _prefect_ready(warehouse: Path) -> None:
+def _prepare(warehouse: Path) -> None:
+    """Before any slow work: the warehouse must be free to write (and is migrated), then Prefect is configured."""
+    from pipeline.warehouse import connect
+
+    connect(warehouse).close()
     configure_prefect(warehouse.parent)
 
 
@@ -127,7 +130,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from flows.local_server import serve_directory
     from flows.registry import load_registry
 
-    _prefect_ready(args.warehouse)
+    _prepare(args.warehouse)
     from flows.build import build_flow
 
     with serve_directory(DEMO_DIR / "sites") as base_url:
@@ -151,10 +154,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     sources = select_sources(load_registry(args.registry), args.source)
     if not sources:
         raise UserError(f"no sources registered in {args.registry}; add a [[source]] entry (see README)")
-    _prefect_ready(args.warehouse)
+    _prepare(args.warehouse)
     from flows.build import build_flow
 
-    report = build_flow(sources, args.warehouse, args.raw_dir, kind="run")
+    raw_dir = args.raw_dir or args.warehouse.parent / "raw"
+    report = build_flow(sources, args.warehouse, raw_dir, kind="run")
     print_report(report)
     return 0 if report["status"] == "ok" else 1
 
@@ -186,7 +190,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise UserError(f"no such file: {args.file}")
     check_text_file(args.file)
-    _prefect_ready(args.warehouse)
+    _prepare(args.warehouse)
     from flows.build import ingest_flow
 
     report = ingest_flow(args.file, args.source or args.file.stem, args.warehouse, bool(args.source))
@@ -215,12 +219,35 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if not sources:
         print(f"no sources registered in {args.registry}")
         return 0
-    print(f"{'name':24} {'platform':14} {'country':7} {'floor':>5}  url")
+    latest = _latest_source_runs(args.warehouse)
+    print(f"{'name':24} {'platform':14} {'country':7} {'floor':>5} {'last run':9} {'listings':>8}  url")
     for source in sources:
-        print(f"{source.name:24} {source.platform:14} {source.country or '':7} {source.floor:>5}  {source.urls[0]}")
+        status, listings = latest.get(source.name, ("never", 0))
+        print(
+            f"{source.name:24} {source.platform:14} {source.country or '':7} {source.floor:>5} {status:9} "
+            f"{listings:>8}  {source.urls[0]}"
+        )
         for url in source.urls[1:]:
-            print(f"{'':54}  {url}")
+            print(f"{'':80}  {url}")
     return 0
+
+
+def _latest_source_runs(warehouse: Path) -> dict[str, tuple[str, int]]:
+    """source → (status of its latest run, listings held), or nothing when there is no warehouse yet."""
+    from pipeline.warehouse import connect
+
+    if not warehouse.exists():
+        return {}
+    con = connect(warehouse, read_only=True)
+    try:
+        rows = con.execute(
+            """SELECT r.source, arg_max(r.status, r.run_id),
+                      (SELECT count(*) FROM listings l WHERE l.source = r.source)
+               FROM run_sources r GROUP BY r.source"""
+        ).fetchall()
+    finally:
+        con.close()
+    return {source: (status, listings) for source, status, listings in rows}
 
 
 def print_report(report: dict[str, Any]) -> None:

@@ -18,5 +18,6 @@ def configure_prefect(data_dir: Path) -> None:
     os.environ.setdefault("PREFECT_HOME", str((data_dir / "prefect").resolve()))
     # Prefect creates its home without parents; a warehouse in a new folder must not break its start.
     Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
-    # Prefect's own INFO lines go to its run logs, not the terminal: the CLI prints its own progress.
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    # Prefect's own log lines (including the tracebacks of crawl tasks that failed and were retried) go to its run
+    # logs, not the terminal: the CLI prints its own progress and a one-line reason for each failed source.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")

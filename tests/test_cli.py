@@ -126,7 +126,30 @@ def test_run_crawls_a_registered_source(fixture_site: str, tmp_path: Path) -> No
     assert (tmp_path / "prefect").is_dir()  # Prefect's home beside the warehouse, not in the user's home
 
 
-def test_sources_lists_the_registry() -> None:
-    result = run_cli("sources", "--registry", "data/demo/sources.toml")
-    assert result.returncode == 0
-    assert "riverside_peers" in result.stdout and "lakeshore_mood" in result.stdout
+def test_a_failing_source_is_reported_in_one_line_not_a_traceback(fixture_site: str, tmp_path: Path) -> None:
+    registry = tmp_path / "sources.toml"
+    registry.write_text(
+        f'[[source]]\nname = "down"\nplatform = "meeting_guide"\nurl = "{fixture_site}/_status/500"\n'
+        f"download_delay = 0\n"
+    )
+    result = run_cli("run", "--registry", str(registry), "--warehouse", str(tmp_path / "w.duckdb"), cwd=tmp_path)
+    assert_clean_error(result, "down: FAILED", "answered HTTP 500")
+    assert result.returncode == 1
+    assert "down                     failed" in result.stdout
+
+
+def test_sources_lists_the_registry_with_latest_runs(fixture_site: str, tmp_path: Path) -> None:
+    registry = tmp_path / "sources.toml"
+    registry.write_text(
+        f'[[source]]\nname = "prairie_mood"\nplatform = "meeting_guide"\n'
+        f'url = "{fixture_site}/meeting_guide/tsml_feed.json"\ncountry = "US"\ndownload_delay = 0\n'
+        '[[source]]\nname = "not_yet"\nplatform = "meeting_guide"\nurl = "https://example.org/feed"\n'
+    )
+    warehouse = tmp_path / "w.duckdb"
+    assert run_cli("run", "--registry", str(registry), "--source", "prairie_mood", "--warehouse", str(warehouse),
+                   cwd=tmp_path).returncode == 0  # fmt: skip
+    result = run_cli("sources", "--registry", str(registry), "--warehouse", str(warehouse))
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+    assert lines["prairie_mood"][4:6] == ["ok", "7"]
+    assert lines["not_yet"][3:5] == ["never", "0"]
