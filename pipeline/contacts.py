@@ -67,3 +67,36 @@ def strip_join_secrets(url: str) -> str:
              if key.casefold() not in _SECRET_PARAMS]  # fmt: skip
     netloc = parts.netloc.rpartition("@")[2]  # credentials in the authority are secrets too
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"')]+", re.I)
+_SECRET_PHRASE = re.compile(
+    r"\b(?P<label>(?:meeting\s+)?(?:password|passcode|pass\s*code|pwd|pin|access\s+code))(?P<sep>\s*(?:is|:|=|-)?\s*)"
+    r"(?P<secret>[^\s,;.]+)",
+    re.I,
+)
+
+
+def redact_secrets(text: str | None) -> str | None:
+    """Text with join-link passwords removed: from links in it, and from "Password: 1234" phrases."""
+    if not text:
+        return text
+    text = _URL_IN_TEXT.sub(lambda match: strip_join_secrets(match.group()), text)
+    return _SECRET_PHRASE.sub(lambda match: f"{match['label']}{match['sep']}(ask the group)", text)
+
+
+def clean_conference_phone(value: str | None) -> str | None:
+    """A dial-in as '+16465550100,,5550123#': the number and meeting id, without the passcode dialled after them.
+
+    Meeting Guide's one-tap format is `number,,meeting_id#,,,,*passcode#`; everything after the meeting id is a
+    secret. A number written with words ("(646) 555-0100 ID 555 0123 passcode 9") keeps its number only.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if re.fullmatch(r"[\d+()\s.\-,#*]+", text):
+        pieces = [piece for piece in text.split(",") if piece.strip()]
+        kept = pieces[:2] if len(pieces) >= 2 and not pieces[1].strip().startswith("*") else pieces[:1]
+        return ",,".join(piece.strip() for piece in kept) or None
+    number = re.match(r"^[\d+()\s.\-]{7,}", text)
+    return number.group().strip() if number else None

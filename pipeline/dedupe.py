@@ -35,6 +35,7 @@ KNOWN_ACRONYMS = frozenset({"nami", "dbsa", "mha", "afsp", "psi", "ea", "smart"}
 # A bucket bigger than this is a common value (a chain's one address, a national hotline): it cannot block.
 MAX_BLOCK_SIZE = 200
 SAME_PLACE_KM = 0.15
+CELL = 0.002  # degrees: ~220 m of latitude, more than SAME_PLACE_KM everywhere a group meets
 NAME_THRESHOLD = 0.5
 
 
@@ -50,6 +51,8 @@ class DedupeRecord:
     address: str | None = None
     postal_code: str | None = None
     conference_url: str | None = None
+    address_key: str | None = None  # standardised street and ZIP from normalisation, when the address parsed
+    seniority: int = 0  # lower is older: who keeps a group id when members disagree
     slots: frozenset[tuple[str, str | None]] = frozenset()
     # The source gave no name and the listing carries its venue's: such rows of one source are not one group.
     named_by_venue: bool = False
@@ -82,19 +85,29 @@ def name_tokens(name: str, acronyms: Iterable[str]) -> frozenset[str]:
 _STREET_NUMBER = re.compile(r"^\s*(\d+[a-z]?)\s+(.*)$", re.IGNORECASE)
 
 
+_STREET_TYPES = frozenset(
+    "st street ave avenue rd road dr drive blvd boulevard ln lane ct court pl place way pkwy parkway hwy highway "
+    "ter terrace cir circle sq square".split()
+)
+
+
 def street_key(street: str | None, address: str | None, postal_code: str | None) -> str | None:
-    """'415 Alder Street' + 97301 → '415 alder 97301'. Street types and units are ignored on purpose."""
+    """'415 Alder Street' + 97301 → '415 alder 97301', for addresses the US parser did not standardise.
+
+    Street types are ignored (St/Street), the rest of the street name is kept ("100 N Main" ≠ "100 N Oak"), and a
+    ZIP is required: a number and street name alone repeat across towns.
+    """
     line = street or (address.split(",")[0] if address else None)
     if not line:
         return None
     match = _STREET_NUMBER.match(line)
     if not match:
         return None
-    words = fold(match.group(2)).split()
-    if not words:
-        return None
+    words = [word for word in fold(match.group(2)).split() if word not in _STREET_TYPES]
     zip5 = (postal_code or "")[:5] or _zip_in(address)
-    return f"{match.group(1).casefold()} {words[0]} {zip5 or ''}".strip()
+    if not words or not zip5:
+        return None
+    return f"{match.group(1).casefold()} {' '.join(words)} {zip5}"
 
 
 def _zip_in(address: str | None) -> str | None:
@@ -113,7 +126,7 @@ def prepare(records: Sequence[DedupeRecord]) -> None:
     acronyms = {initials(record.organization) for record in records} - {None}
     for record in records:
         record.name_tokens = name_tokens(record.name, acronyms)  # type: ignore[arg-type]
-        record.street_key = street_key(record.street, record.address, record.postal_code)
+        record.street_key = record.address_key or street_key(record.street, record.address, record.postal_code)
         record.online_key = online_key(record.conference_url)
 
 
@@ -139,6 +152,8 @@ def compare(a: DedupeRecord, b: DedupeRecord) -> tuple[float, str] | None:
     if place is None:
         return None
 
+    if not a.name_tokens or not b.name_tokens:
+        return None
     overlap = len(a.name_tokens & b.name_tokens)
     name_score = overlap / min(len(a.name_tokens), len(b.name_tokens))
     if a.source == b.source:
@@ -160,7 +175,11 @@ def compare(a: DedupeRecord, b: DedupeRecord) -> tuple[float, str] | None:
 
 
 def candidate_pairs(records: Sequence[DedupeRecord]) -> set[tuple[int, int]]:
-    """Pairs sharing a street key, a join link or a ~100 m coordinate cell; oversized blocks are skipped."""
+    """Pairs sharing a street key, a join link or a ~200 m coordinate cell; oversized blocks are skipped.
+
+    Cells are CELL degrees on a side and each is compared with its neighbours, so any two points closer than
+    SAME_PLACE_KM (less than one cell) meet.
+    """
     blocks: dict[tuple[str, Any], list[int]] = defaultdict(list)
     for index, record in enumerate(records):
         if record.street_key:
@@ -168,7 +187,7 @@ def candidate_pairs(records: Sequence[DedupeRecord]) -> set[tuple[int, int]]:
         if record.online_key:
             blocks[("online", record.online_key)].append(index)
         if record.latitude is not None and record.longitude is not None:
-            cell = (round(record.latitude, 3), round(record.longitude, 3))
+            cell = (math.floor(record.latitude / CELL), math.floor(record.longitude / CELL))
             blocks[("cell", cell)].append(index)
     pairs: set[tuple[int, int]] = set()
     for key, members in blocks.items():
@@ -179,9 +198,9 @@ def candidate_pairs(records: Sequence[DedupeRecord]) -> set[tuple[int, int]]:
             lat, lng = key[1]
             neighbours = [
                 other
-                for dlat in (-0.001, 0.0, 0.001)
-                for dlng in (-0.001, 0.0, 0.001)
-                for other in blocks.get(("cell", (round(lat + dlat, 3), round(lng + dlng, 3))), [])
+                for dlat in (-1, 0, 1)
+                for dlng in (-1, 0, 1)
+                for other in blocks.get(("cell", (lat + dlat, lng + dlng)), [])
             ]
             if len(neighbours) > MAX_BLOCK_SIZE:
                 continue
@@ -210,14 +229,20 @@ def cluster(records: Sequence[DedupeRecord], previous_groups: Mapping[str, str] 
             i = parent[i]
         return i
 
+    members: dict[int, list[int]] = {index: [index] for index in range(len(records))}
     best: dict[int, tuple[float, str]] = {}
-    for i, j in sorted(candidate_pairs(records)):
-        result = compare(records[i], records[j])
-        if result is None:
-            continue
+    scored = [(pair, compare(records[pair[0]], records[pair[1]])) for pair in sorted(candidate_pairs(records))]
+    # Strongest links first, so a weak link cannot join two groups before their own members have found each other.
+    for (i, j), result in sorted(
+        ((pair, result) for pair, result in scored if result is not None), key=lambda item: -item[1][0]
+    ):
         root_i, root_j = find(i), find(j)
         if root_i != root_j:
-            parent[max(root_i, root_j)] = min(root_i, root_j)
+            if not _compatible(records, members[root_i], members[root_j]):
+                continue  # the link would chain two different groups together
+            keep, gone = min(root_i, root_j), max(root_i, root_j)
+            parent[gone] = keep
+            members[keep].extend(members.pop(gone))
         for index in (i, j):
             if index not in best or result[0] > best[index][0]:
                 best[index] = result
@@ -235,6 +260,20 @@ def cluster(records: Sequence[DedupeRecord], previous_groups: Mapping[str, str] 
     return memberships
 
 
+def _compatible(records: Sequence[DedupeRecord], left: list[int], right: list[int]) -> bool:
+    """Two clusters may merge only if no pair across them contradicts: listings of different sources that both
+    have schedules must share a slot; two listings of one source must be rows of one group (same name)."""
+    for i in left:
+        for j in right:
+            a, b = records[i], records[j]
+            if a.source == b.source:
+                if a.name_tokens != b.name_tokens or a.named_by_venue or b.named_by_venue:
+                    return False
+            elif a.slots and b.slots and not a.slots & b.slots:
+                return False
+    return True
+
+
 def _assign_group_ids(
     records: Sequence[DedupeRecord], clusters: list[list[int]], previous: Mapping[str, str]
 ) -> list[str]:
@@ -242,15 +281,18 @@ def _assign_group_ids(
     votes = []
     for position, members in enumerate(clusters):
         counts: dict[str, int] = defaultdict(int)
+        eldest: dict[str, int] = {}
         for index in members:
             old = previous.get(records[index].listing_id)
             if old:
                 counts[old] += 1
+                eldest[old] = min(eldest.get(old, records[index].seniority), records[index].seniority)
         for old, count in counts.items():
-            votes.append((-count, old, position))
+            # Most members first; on a tie, the id held by the longest-known listing.
+            votes.append((-count, eldest[old], old, position))
     chosen: dict[int, str] = {}
     taken: set[str] = set()
-    for _, old, position in sorted(votes):
+    for _, _, old, position in sorted(votes):
         if position not in chosen and old not in taken:
             chosen[position] = old
             taken.add(old)

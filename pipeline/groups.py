@@ -26,16 +26,20 @@ ScheduleRow = tuple[str, int, tuple[str, ...], str | None, str | None, str | Non
 
 SURVIVING_FIELDS = [
     "name", "organization", "description", "location_name", "address", "city", "region", "postal_code", "country",
-    "latitude", "longitude", "phone", "email", "website", "conference_url", "conference_phone", "format", "cost",
+    "phone", "email", "website", "conference_url", "conference_phone", "format", "cost", "language",
+    "faith_based", "led_by", "registration",
 ]  # fmt: skip
+# Coordinates travel together, from the member whose position is best known.
+PRECISION_RANK = {"source": 0, "approximate": 1, "postal_code": 2}
 
 
 def _present(value: Any) -> bool:
-    if value is None:
+    """A value worth keeping: not None, NaN or NA, not blank, not 'unknown'."""
+    if value is None or isinstance(value, list | tuple):
+        return value is not None and len(value) > 0
+    if not isinstance(value, str | bool) and pd.isna(value):
         return False
-    if isinstance(value, float) and pd.isna(value):
-        return False
-    return not (isinstance(value, str) and not value.strip()) and value != "unknown"
+    return not (isinstance(value, str) and (not value.strip() or value == "unknown"))
 
 
 def refresh_groups(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -62,6 +66,9 @@ def refresh_groups(con: duckdb.DuckDBPyConnection) -> set[str]:
             slots[row.listing_id].add((day, opens))
         schedule_rows[row.listing_id].append((row.freq, int(row.interval), tuple(row.byday), opens, closes, zone))
 
+    # Older listings keep group ids on ties: rank by first seen, then id.
+    ordered = listings.sort_values(["first_seen_at", "listing_id"])["listing_id"].tolist()
+    seniority = {listing: rank for rank, listing in enumerate(ordered)}
     records = [
         DedupeRecord(
             listing_id=row["listing_id"],
@@ -74,6 +81,8 @@ def refresh_groups(con: duckdb.DuckDBPyConnection) -> set[str]:
             address=row["address"] if _present(row["address"]) else None,
             postal_code=row["postal_code"] if _present(row["postal_code"]) else None,
             conference_url=row["conference_url"] if _present(row["conference_url"]) else None,
+            address_key=row["address_key"] if _present(row["address_key"]) else None,
+            seniority=seniority[row["listing_id"]],
             slots=frozenset(slots.get(row["listing_id"], ())),
             named_by_venue=NAMED_BY_VENUE in list(row["field_issues"]),
         )
@@ -132,6 +141,14 @@ def build_golden_records(
             group[name] = supplier[name] if supplier else None
             if supplier is not None:
                 provenance[name] = supplier["listing_id"]
+        placed = [row for row in ranked if _present(row["latitude"]) and _present(row["longitude"])]
+        if placed:
+            best_place = min(placed, key=lambda row: PRECISION_RANK.get(row["coordinates_precision"], 3))
+            group["latitude"], group["longitude"] = best_place["latitude"], best_place["longitude"]
+            group["coordinates_precision"] = best_place["coordinates_precision"]
+            provenance["latitude"] = provenance["longitude"] = best_place["listing_id"]
+        else:
+            group["latitude"] = group["longitude"] = group["coordinates_precision"] = None
         group["cost"] = group["cost"] or "unknown"
         group["status"] = "active" if any(row["status"] == "active" for row in rows) else ranked[0]["status"]
         group["topics"] = _union(row["topics"] for row in ranked)

@@ -1,38 +1,42 @@
 """Validate and normalise: one raw record (a RawListing dict) → a `GroupListing`, or a `Reject` with its reasons.
 
-A listing is rejected only when it cannot identify a group (no name) or gives no way to reach it (no place, link,
-phone or e-mail). Any other bad field is kept raw, recorded in `field_issues`, and the listing goes on.
+A listing is rejected only when it cannot identify a group (no name, nor a venue with a schedule) or gives no
+usable way to reach it (no place, link, phone or e-mail that survives cleaning). Any other bad value is dropped
+from its cleaned field, kept in `raw_values`, and named in `field_issues`; the listing goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.classify import (
-    MEETING_GUIDE_AUDIENCES,
-    classify_audiences,
-    classify_topics,
-    parse_cost,
-    parse_format,
-    vocabulary_values,
+from pipeline.addresses import ParsedAddress, lookup_zip, parse_us_address, zip5
+from pipeline.classify import classify_listing, parse_format
+from pipeline.contacts import (
+    ContactError,
+    clean_conference_phone,
+    parse_email,
+    parse_phone,
+    parse_url,
+    redact_secrets,
+    strip_join_secrets,
 )
-from pipeline.contacts import ContactError, parse_email, parse_phone, parse_url, strip_join_secrets
 from pipeline.places import one_line_address, parse_coordinate, us_state_code, zone_of_place
+from pipeline.schedule_text import TextScheduleKind, parse_schedule_text
 from pipeline.schedules import ScheduleError, parse_schedule, resolve_timezone
 from pipeline.text import plain_text
 from schemas.listing import GroupListing, Schedule
-from schemas.raw import RawListing
-from schemas.vocab import REACH_FIELDS, Audience, Topic
-
-T = TypeVar("T")
-
+from schemas.raw import RawListing, RawSchedule
+from schemas.vocab import CoordinatesPrecision, ScheduleSource, Status
 
 # The field issue that marks a listing named after its venue because the source gave it no name.
 NAMED_BY_VENUE = "name/missing"
+# Fields that identify the record: without them there is nothing to store it under.
+IDENTITY_FIELDS = ("source", "source_id")
+_COUNTRY_ALIASES = {"USA": "US", "UNITED STATES": "US", "UK": "GB", "UNITED KINGDOM": "GB", "GREAT BRITAIN": "GB"}
 
 
 def listing_id(source: str, source_id: str) -> str:
@@ -46,12 +50,13 @@ class Reject:
     source: str | None
     source_id: str | None
     reasons: list[str]
-    payload: dict[str, Any]
+    payload: Any
 
 
 @dataclass
 class _Issues:
     items: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
 
     def add(self, name: str) -> None:
         if name not in self.items:
@@ -60,100 +65,184 @@ class _Issues:
 
 def normalise(record: dict[str, Any]) -> GroupListing | Reject:
     """Never raises for bad data: every record comes back as a listing or as a reject that says why."""
-    try:
-        raw = RawListing.model_validate(record)
-    except ValidationError as error:
-        reasons = [f"{'.'.join(map(str, e['loc'])) or 'record'}/invalid: {e['msg']}" for e in error.errors()]
+    raw, issues, reasons = _validate(record)
+    if raw is None:
         return Reject(_text(record.get("source")), _text(record.get("source_id")), reasons, record)
 
-    reasons = []
     name = plain_text(raw.name)
     named_by_venue = False
-    if not name and plain_text(raw.location_name) and raw.schedules:
+    if not name and plain_text(raw.location_name) and (raw.schedules or raw.schedule_text):
         # Real feeds leave some meetings unnamed; the venue and the schedule still identify the gathering,
         # and directories show it under the venue's name.
         name = plain_text(raw.location_name)
         named_by_venue = True
     if not name:
-        reasons.append("name/missing: a listing must name its group (no name, and no venue and schedule)")
-    if not any(getattr(raw, key, None) not in (None, "") for key in REACH_FIELDS):
-        reasons.append("reach/missing: no address, coordinates, phone, e-mail, website or join link")
-    if reasons:
-        return Reject(raw.source, raw.source_id, reasons, record)
-    assert name is not None
-    listing = _build_listing(raw, name)
+        return Reject(
+            raw.source, raw.source_id, ["name/missing: a listing must name its group (no name, nor a venue)"], record
+        )
+    listing = _build_listing(raw, name, issues)
+    if not _reachable(listing):
+        return Reject(
+            raw.source,
+            raw.source_id,
+            ["reach/missing: no usable address, coordinates, phone, e-mail, website or join link"
+             + (f" ({', '.join(listing.field_issues)})" if listing.field_issues else "")],
+            record,
+        )  # fmt: skip
     if named_by_venue:
         listing.field_issues.insert(0, NAMED_BY_VENUE)
     return listing
+
+
+def _validate(record: dict[str, Any]) -> tuple[RawListing | None, _Issues, list[str]]:
+    """RawListing from the record; a bad optional field is set aside (and counted), never fatal."""
+    issues = _Issues()
+    candidate = dict(record)
+    for _ in range(len(candidate) + 1):
+        try:
+            return RawListing.model_validate(candidate), issues, []
+        except ValidationError as error:
+            bad_fields = {str(problem["loc"][0]) for problem in error.errors() if problem["loc"]}
+            fatal = [
+                problem for problem in error.errors() if not problem["loc"] or problem["loc"][0] in IDENTITY_FIELDS
+            ]
+            if fatal or not bad_fields:
+                reasons = [f"{'.'.join(map(str, p['loc'])) or 'record'}/invalid: {p['msg']}" for p in error.errors()]
+                return None, issues, reasons
+            for name in bad_fields:
+                issues.add(f"{name}/invalid")
+                issues.raw[name] = candidate.pop(name, None)
+    return None, issues, ["record/invalid: could not be read"]
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _build_listing(raw: RawListing, name: str) -> GroupListing:
-    issues = _Issues()
-    country = (raw.country or "").strip().upper() or None
-    if country == "USA":
-        country = "US"
-    if country is not None and len(country) != 2:
-        issues.add("country/invalid")
-        country = None
+def _reachable(listing: GroupListing) -> bool:
+    return any(
+        (
+            listing.address,
+            listing.street,
+            listing.city,
+            listing.postal_code,
+            listing.latitude is not None and listing.coordinates_precision is not CoordinatesPrecision.POSTAL_CODE,
+            listing.phone,
+            listing.email,
+            listing.website,
+            listing.conference_url,
+            listing.conference_phone,
+        )
+    )
 
-    region = raw.region
-    if country in (None, "US") and us_state_code(region):
-        region = us_state_code(region)
+
+def _country(raw: RawListing, issues: _Issues) -> str | None:
+    value = plain_text(raw.country)
+    if not value:
+        return None
+    code = value.strip().upper()
+    code = _COUNTRY_ALIASES.get(code, code)
+    if len(code) != 2 or not code.isalpha():
+        issues.add("country/invalid")
+        issues.raw["country"] = raw.country
+        return None
+    if code != raw.country:
+        issues.raw["country"] = raw.country
+    return code
+
+
+def _build_listing(raw: RawListing, name: str, issues: _Issues) -> GroupListing:
+    country = _country(raw, issues)
 
     def clean(field_name: str, cleaner: Any, value: Any, *args: Any) -> Any:
         try:
-            return cleaner(value, *args)
-        except (ContactError, ValueError):
+            cleaned = cleaner(value, *args)
+        except (ContactError, ValueError, TypeError):
             issues.add(f"{field_name}/invalid")
+            issues.raw[field_name] = value
             return None
+        if value is not None and cleaned != value:
+            issues.raw[field_name] = value
+        return cleaned
+
+    # Place: US addresses parsed and standardised; others kept as given.
+    street, city, region = plain_text(raw.street), plain_text(raw.city), plain_text(raw.region)
+    postal_code = plain_text(raw.postal_code)
+    address = plain_text(raw.address) or one_line_address(street, city, region, postal_code)
+    unit = None
+    address_key = None
+    location_name = plain_text(raw.location_name)
+    if country in (None, "US") and address:
+        parsed = parse_us_address(address)
+        if parsed is not None and (parsed.street or parsed.postal_code or parsed.region):
+            street, city, region, postal_code, unit, address_key = _merge_address(
+                parsed, street, city, region, postal_code, issues
+            )
+            location_name = location_name or parsed.venue
+            if country is None and parsed.region:
+                country = "US"
+    if country in (None, "US") and us_state_code(region):
+        region = us_state_code(region)
+    if country == "US" and postal_code and zip5(postal_code) and zip5(postal_code) != postal_code:
+        issues.raw.setdefault("postal_code", postal_code)
+        postal_code = zip5(postal_code)
 
     latitude = clean("latitude", parse_coordinate, raw.latitude, 90)
     longitude = clean("longitude", parse_coordinate, raw.longitude, 180)
     if (latitude is None) != (longitude is None) or (latitude == 0 and longitude == 0):
         issues.add("coordinates/invalid")
         latitude = longitude = None
+    approximate = (raw.approximate or "").strip().casefold() in ("yes", "true", "1")
+    precision = None
+    if latitude is not None:
+        precision = CoordinatesPrecision.APPROXIMATE if approximate else CoordinatesPrecision.SOURCE
+    zip_place = lookup_zip(postal_code) if country in (None, "US") and postal_code else None
+    if latitude is None and zip_place is not None:
+        latitude, longitude, precision = zip_place.latitude, zip_place.longitude, CoordinatesPrecision.POSTAL_CODE
 
+    # Contacts.
     phone = clean("phone", parse_phone, raw.phone, country or "US")
-    conference_phone = raw.conference_phone.strip() if raw.conference_phone else None
     conference_url = clean("conference_url", parse_url, raw.conference_url)
     if conference_url:
         conference_url = strip_join_secrets(conference_url)
+    website = clean("website", parse_url, raw.website)
+    if website:
+        website = strip_join_secrets(website)
+    conference_phone = clean_conference_phone(plain_text(raw.conference_phone))
+    if conference_phone != raw.conference_phone and raw.conference_phone:
+        issues.raw["conference_phone"] = "(withheld: may carry a passcode)"
+    description = redact_secrets(plain_text(raw.description))
 
-    description = plain_text(raw.description)
-    address = raw.address or one_line_address(raw.street, raw.city, region, raw.postal_code)
-    has_place = bool(address or raw.street or raw.city or latitude is not None)
+    has_place = bool(address or street or city or (latitude is not None and precision is not None))
     fmt, status, format_invalid = parse_format(
         raw.format, has_place=has_place, has_online=bool(conference_url or conference_phone), types=raw.types
     )
     if format_invalid:
         issues.add("format/invalid")
+        issues.raw["format"] = raw.format
+    if raw.status and status is None:
+        status = _status_word(raw.status, issues)
 
+    schedule_text = redact_secrets(plain_text(raw.schedule_text))
     listing_zone = _listing_timezone(raw, issues)
-    default_zone = listing_zone or zone_of_place(country, region)
-    schedules: list[Schedule] = []
-    for raw_schedule in raw.schedules:
-        try:
-            schedules.extend(parse_schedule(raw_schedule, default_zone))
-        except ScheduleError:
-            issues.add("schedules/invalid")
+    place_zone = (zip_place.timezone if zip_place else None) or zone_of_place(country, region)
+    schedules, schedule_source = _schedules(raw.schedules, schedule_text, listing_zone or place_zone, issues)
 
-    topics, unknown_topics = vocabulary_values(raw.topics, Topic)
-    audiences, unknown_audiences = vocabulary_values(raw.audiences, Audience)
-    if unknown_topics:
+    classification = classify_listing(
+        name=name,
+        description=description,
+        types=raw.types,
+        source_topics=raw.topics,
+        source_audiences=raw.audiences,
+        cost=raw.cost,
+        language=raw.language,
+    )
+    if classification.unknown_topics:
         issues.add("topics/invalid")
-    if unknown_audiences:
+        issues.raw["topics"] = raw.topics
+    if classification.unknown_audiences:
         issues.add("audiences/invalid")
-    topics = _union(topics, classify_topics(name, description))
-    type_audiences = [MEETING_GUIDE_AUDIENCES[code] for code in raw.types if code in MEETING_GUIDE_AUDIENCES]
-    audiences = _union(audiences, type_audiences, classify_audiences(name, description))
-
-    extra_status = raw.status or None
-    if extra_status and status is None:
-        status = _status_word(extra_status, issues)
+        issues.raw["audiences"] = raw.audiences
 
     return GroupListing(
         listing_id=listing_id(raw.source, raw.source_id),
@@ -164,33 +253,99 @@ def _build_listing(raw: RawListing, name: str) -> GroupListing:
         name=name,
         organization=plain_text(raw.organization),
         description=description,
-        location_name=plain_text(raw.location_name),
-        address=plain_text(address),
-        street=raw.street,
-        city=raw.city,
+        location_name=location_name,
+        address=address,
+        street=street,
+        unit=unit,
+        city=city,
         region=region,
-        postal_code=raw.postal_code,
+        postal_code=postal_code,
         country=country,
+        address_key=address_key,
         latitude=latitude,
         longitude=longitude,
-        coordinates_approximate=(raw.approximate or "").strip().casefold() in ("yes", "true", "1"),
+        coordinates_approximate=approximate,
+        coordinates_precision=precision,
         phone=phone,
         phone_raw=raw.phone,
         email=clean("email", parse_email, raw.email),
-        website=clean("website", parse_url, raw.website),
+        website=website,
         conference_url=conference_url,
         conference_phone=conference_phone,
         format=fmt,
-        status=status or "active",
-        schedule_text=plain_text(raw.schedule_text),
+        status=status or Status.ACTIVE,
+        schedule_text=schedule_text,
         schedules=schedules,
-        topics=topics,
-        audiences=audiences,
-        language=raw.language,
-        cost=parse_cost(raw.cost, description),
+        schedule_source=schedule_source,
+        topics=classification.topics,
+        audiences=classification.audiences,
+        language=classification.language,
+        cost=classification.cost,
+        faith_based=classification.faith_based,
+        led_by=classification.led_by,
+        registration=classification.registration,
         types=raw.types,
+        raw_values=issues.raw,
         field_issues=issues.items,
     )
+
+
+def _merge_address(
+    parsed: ParsedAddress,
+    street: str | None,
+    city: str | None,
+    region: str | None,
+    postal_code: str | None,
+    issues: _Issues,
+) -> tuple[str | None, str | None, str | None, str | None, str | None, str | None]:
+    """The source's own parts win; the parser fills what it left out and standardises the street."""
+    if parsed.street and parsed.street != street:
+        if street:
+            issues.raw["street"] = street
+        street = parsed.street
+    city = city or parsed.city
+    region = region or parsed.region
+    postal_code = postal_code or parsed.postal_code
+    key_zip = zip5(postal_code) if postal_code else None
+    where = key_zip or "|".join(part.upper() for part in (city, us_state_code(region) or region) if part)
+    address_key = f"{street}|{where}" if street and where else None
+    return street, city, region, postal_code, parsed.unit, address_key
+
+
+def _schedules(
+    raw_schedules: list[RawSchedule], text: str | None, zone: str | None, issues: _Issues
+) -> tuple[list[Schedule], ScheduleSource]:
+    """Structured schedules first; the directory's words when it has no structure (or only words)."""
+    schedules: list[Schedule] = []
+    texts = [entry.text for entry in raw_schedules if _only_words(entry)]
+    for entry in raw_schedules:
+        if _only_words(entry):
+            continue
+        try:
+            schedules.extend(parse_schedule(entry, zone))
+        except (ScheduleError, ValueError):
+            issues.add("schedules/invalid")
+            issues.raw.setdefault("schedules", [s.model_dump(exclude_none=True) for s in raw_schedules])
+    if schedules:
+        return schedules, ScheduleSource.STRUCTURED
+    words = [part for part in (*texts, text) if part]
+    if not words:
+        return [], ScheduleSource.MISSING
+    kinds = set()
+    for part in words:
+        reading = parse_schedule_text(part, zone)
+        schedules.extend(reading.schedules)
+        kinds.add(reading.kind)
+    if schedules:
+        return schedules, ScheduleSource.TEXT
+    if TextScheduleKind.NONE_STATED in kinds:
+        return [], ScheduleSource.NONE_STATED
+    issues.add("schedule_text/unparsed")
+    return [], ScheduleSource.UNPARSED
+
+
+def _only_words(entry: RawSchedule) -> bool:
+    return bool(entry.text) and entry.day in (None, "", []) and not entry.freq and not entry.byday
 
 
 def _listing_timezone(raw: RawListing, issues: _Issues) -> str | None:
@@ -200,23 +355,16 @@ def _listing_timezone(raw: RawListing, issues: _Issues) -> str | None:
         return resolve_timezone(value) if isinstance(value, str) else None
     except ScheduleError:
         issues.add("timezone/invalid")
+        issues.raw["timezone"] = value
         return None
 
 
-def _status_word(word: str, issues: _Issues) -> str | None:
+def _status_word(word: str, issues: _Issues) -> Status | None:
     key = word.strip().casefold().replace(" ", "_").replace("-", "_")
-    if key in ("active", "temporarily_closed", "inactive"):
-        return key
+    if key in {status.value for status in Status}:
+        return Status(key)
     if key in ("closed", "defunct", "cancelled", "canceled"):
-        return "inactive"
+        return Status.INACTIVE
     issues.add("status/invalid")
+    issues.raw["status"] = word
     return None
-
-
-def _union(*lists: list[T]) -> list[T]:
-    seen: list[T] = []
-    for values in lists:
-        for value in values:
-            if value not in seen:
-                seen.append(value)
-    return seen

@@ -36,6 +36,22 @@ US_STATE_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
+# Countries with one civil time zone, and Canada's provinces; other countries need the listing's own zone.
+COUNTRY_ZONES: dict[str, str] = {
+    "GB": "Europe/London", "IE": "Europe/Dublin", "FR": "Europe/Paris", "DE": "Europe/Berlin", "NL": "Europe/Amsterdam",
+    "BE": "Europe/Brussels", "IT": "Europe/Rome", "CH": "Europe/Zurich", "AT": "Europe/Vienna", "SE": "Europe/Stockholm",
+    "NO": "Europe/Oslo", "DK": "Europe/Copenhagen", "FI": "Europe/Helsinki", "PL": "Europe/Warsaw", "IN": "Asia/Kolkata",
+    "JP": "Asia/Tokyo", "SG": "Asia/Singapore", "ZA": "Africa/Johannesburg", "NZ": "Pacific/Auckland",
+    "PR": "America/Puerto_Rico",
+}  # fmt: skip
+CANADA_PROVINCE_ZONES: dict[str, str] = {
+    "ON": "America/Toronto", "QC": "America/Toronto", "BC": "America/Vancouver", "AB": "America/Edmonton",
+    "MB": "America/Winnipeg", "SK": "America/Regina", "NS": "America/Halifax", "NB": "America/Moncton",
+    "NL": "America/St_Johns", "PE": "America/Halifax", "YT": "America/Whitehorse", "NT": "America/Yellowknife",
+    "NU": "America/Iqaluit",
+}  # fmt: skip
+
+
 def us_state_code(region: str | None) -> str | None:
     if not region:
         return None
@@ -46,11 +62,16 @@ def us_state_code(region: str | None) -> str | None:
 
 
 def zone_of_place(country: str | None, region: str | None) -> str | None:
-    """The IANA zone of a place when the listing names none (US states only for now)."""
-    if country not in (None, "US"):
+    """The IANA zone of a place when the listing names none: US state, Canadian province, one-zone country."""
+    country = (country or "").strip().upper() or None
+    if country in (None, "US", "USA"):
+        code = us_state_code(region)
+        if code:
+            return US_STATE_ZONES[code]
         return None
-    code = us_state_code(region)
-    return US_STATE_ZONES.get(code) if code else None
+    if country == "CA":
+        return CANADA_PROVINCE_ZONES.get((region or "").strip().upper())
+    return COUNTRY_ZONES.get(country)
 
 
 def one_line_address(street: str | None, city: str | None, region: str | None, postal_code: str | None) -> str | None:

@@ -83,7 +83,7 @@ def parse_day(value: Any) -> str:
     """One day: Meeting Guide's 0-6 (0 = Sunday, as int or string) or a day name → RRULE code."""
     if isinstance(value, bool):
         raise ScheduleError(f"not a day: {value!r}")
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()):
         number = int(value)
         if 0 <= number <= 6:
             return WEEKDAY_CODES[number]

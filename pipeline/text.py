@@ -8,6 +8,8 @@ import re
 _BREAKS = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6])\s*/?>", re.IGNORECASE)
 _SCRIPTS = re.compile(r"<\s*(script|style)[^>]*>.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
+# A "<" right before a letter, "/", "!" or "?" could open a tag in a reader's browser; a space after it cannot.
+_LEFTOVER_TAG = re.compile(r"<(?=[a-zA-Z!/?])")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -15,14 +17,21 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 def plain_text(value: str | None) -> str | None:
     """Source text as plain text: scripts dropped, tags removed, entities decoded, whitespace tidied.
 
-    Directories put HTML in notes (Meeting Guide says it "will be stripped"); every export is plain text.
+    Directories put HTML in notes (Meeting Guide says it "will be stripped"); every export is plain text. Entities
+    are decoded and tags stripped until nothing changes, so "&lt;img onerror=...&gt;" cannot come back as a tag.
     """
     if value is None:
         return None
-    text = _SCRIPTS.sub(" ", value)
-    text = _BREAKS.sub("\n", text)
-    text = _TAGS.sub(" ", text)
-    text = html.unescape(text)
+    text = value
+    for _ in range(3):
+        before = text
+        text = _SCRIPTS.sub(" ", text)
+        text = _BREAKS.sub("\n", text)
+        text = _TAGS.sub(" ", text)
+        text = html.unescape(text)
+        if text == before:
+            break
+    text = _LEFTOVER_TAG.sub("< ", text)
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.splitlines())
     text = _BLANK_LINES.sub("\n\n", text).strip()
@@ -30,5 +39,5 @@ def plain_text(value: str | None) -> str | None:
 
 
 def fold(value: str) -> str:
-    """Case-folded words only, for comparing names and places."""
-    return " ".join(re.findall(r"[a-z0-9]+", html.unescape(value).casefold()))
+    """Case-folded words only (any script: "Группа поддержки" keeps its words), for comparing names and places."""
+    return " ".join(re.findall(r"[^\W_]+", html.unescape(value).casefold()))

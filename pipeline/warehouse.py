@@ -162,6 +162,27 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             FROM group_members m JOIN listing_schedules s USING (listing_id);
         """,
     ),
+    (
+        2,
+        "normalised places, schedule sources and validity, who runs a group, raw values beside cleaned ones",
+        """
+        ALTER TABLE listings ADD COLUMN unit VARCHAR;
+        ALTER TABLE listings ADD COLUMN address_key VARCHAR;
+        ALTER TABLE listings ADD COLUMN coordinates_precision VARCHAR;
+        ALTER TABLE listings ADD COLUMN schedule_source VARCHAR;
+        ALTER TABLE listings ADD COLUMN faith_based BOOLEAN;
+        ALTER TABLE listings ADD COLUMN led_by VARCHAR;
+        ALTER TABLE listings ADD COLUMN registration VARCHAR;
+        ALTER TABLE listings ADD COLUMN raw_values JSON;
+        ALTER TABLE listing_schedules ADD COLUMN valid_from DATE;
+        ALTER TABLE listing_schedules ADD COLUMN valid_to DATE;
+        ALTER TABLE groups ADD COLUMN language VARCHAR;
+        ALTER TABLE groups ADD COLUMN faith_based BOOLEAN;
+        ALTER TABLE groups ADD COLUMN led_by VARCHAR;
+        ALTER TABLE groups ADD COLUMN registration VARCHAR;
+        ALTER TABLE groups ADD COLUMN coordinates_precision VARCHAR;
+        """,
+    ),
 ]
 
 
@@ -253,12 +274,16 @@ LISTING_COLUMNS = [
     "address", "street", "city", "region", "postal_code", "country", "latitude", "longitude",
     "coordinates_approximate", "phone", "phone_raw", "email", "website", "conference_url", "conference_phone",
     "format", "status", "schedule_text", "topics", "audiences", "language", "cost", "types", "field_issues",
-    "fetched_at",
+    "fetched_at", "unit", "address_key", "coordinates_precision", "schedule_source", "faith_based", "led_by",
+    "registration", "raw_values",
 ]  # fmt: skip
+LIST_COLUMNS = ("topics", "audiences", "types", "field_issues")
 
 
 def _listing_frame(listings: Sequence[GroupListing]) -> pd.DataFrame:
     rows = [listing.model_dump(mode="json", include=set(LISTING_COLUMNS)) for listing in listings]
+    for row in rows:
+        row["raw_values"] = json.dumps(row["raw_values"], default=str, ensure_ascii=False)
     return pd.DataFrame(rows, columns=LISTING_COLUMNS)
 
 
@@ -278,10 +303,12 @@ def _schedule_frame(listings: Sequence[GroupListing]) -> pd.DataFrame:
                     "timezone": schedule.timezone,
                     "notes": schedule.notes,
                     "rrule": schedule.rrule(),
+                    "valid_from": schedule.valid_from,
+                    "valid_to": schedule.valid_to,
                 }
             )
     columns = ["listing_id", "position", "freq", "interval", "byday", "opens_at", "closes_at", "timezone", "notes"]
-    return pd.DataFrame(rows, columns=[*columns, "rrule"])
+    return pd.DataFrame(rows, columns=[*columns, "rrule", "valid_from", "valid_to"])
 
 
 def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[SourceBatch]) -> None:
@@ -333,12 +360,11 @@ def _upsert_listings(
 ) -> None:
     con.register("staged_listings", _listing_frame(listings))
     updates = ", ".join(f"{column} = s.{column}" for column in LISTING_COLUMNS if column != "listing_id")
+    casts = ", ".join(f"CAST({column} AS VARCHAR[]) AS {column}" for column in LIST_COLUMNS)
     con.execute(
         f"""
         MERGE INTO listings AS t USING (
-            SELECT * REPLACE (CAST(topics AS VARCHAR[]) AS topics, CAST(audiences AS VARCHAR[]) AS audiences,
-                              CAST(types AS VARCHAR[]) AS types, CAST(field_issues AS VARCHAR[]) AS field_issues)
-            FROM staged_listings
+            SELECT * REPLACE ({casts}, CAST(raw_values AS JSON) AS raw_values) FROM staged_listings
         ) AS s
         ON t.listing_id = s.listing_id
         WHEN MATCHED THEN UPDATE SET {updates}, last_seen_run = $run, last_seen_at = $now
@@ -354,9 +380,10 @@ def _upsert_listings(
     if len(schedules):
         con.register("staged_schedules", schedules)
         con.execute(
-            """INSERT INTO listing_schedules
-               SELECT listing_id, position, freq, "interval", CAST(byday AS VARCHAR[]), CAST(opens_at AS TIME),
-                      CAST(closes_at AS TIME), timezone, notes, rrule
+            """INSERT INTO listing_schedules BY NAME
+               SELECT * REPLACE (CAST(byday AS VARCHAR[]) AS byday, CAST(opens_at AS TIME) AS opens_at,
+                                 CAST(closes_at AS TIME) AS closes_at, CAST(valid_from AS DATE) AS valid_from,
+                                 CAST(valid_to AS DATE) AS valid_to)
                FROM staged_schedules"""
         )
         con.unregister("staged_schedules")

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import time
+from datetime import date, time
 from functools import cache
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from schemas.vocab import WEEKDAY_CODES, Audience, Cost, Format, Freq, Status, Topic
+from schemas.vocab import (
+    WEEKDAY_CODES,
+    Audience,
+    CoordinatesPrecision,
+    Cost,
+    Format,
+    Freq,
+    LedBy,
+    Registration,
+    ScheduleSource,
+    Status,
+    Topic,
+)
 
 BYDAY_PATTERN = re.compile(rf"^(?:[+-]?[1-5])?(?:{'|'.join(WEEKDAY_CODES)})$")
 
@@ -34,7 +47,9 @@ class Schedule(BaseModel):
     opens_at: time | None = None
     closes_at: time | None = None
     timezone: str | None = None
-    notes: str | None = None
+    notes: str | None = Field(None, description="What the source says beside the rule: 'except holidays'.")
+    valid_from: date | None = None
+    valid_to: date | None = None
 
     @field_validator("byday")
     @classmethod
@@ -82,14 +97,17 @@ class GroupListing(BaseModel):
 
     location_name: str | None = None
     address: str | None = Field(None, description="One line, as the source gave it or joined from its parts.")
-    street: str | None = None
+    street: str | None = Field(None, description="US: standardised (USPS), unit removed; else as given.")
+    unit: str | None = Field(None, description="Room, suite or floor, as written.")
     city: str | None = None
     region: str | None = None
-    postal_code: str | None = None
+    postal_code: str | None = Field(None, description="US: ZIP5; else as given.")
     country: str | None = None
+    address_key: str | None = Field(None, description="Match key: standardised street and ZIP (or city, state).")
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     coordinates_approximate: bool = False
+    coordinates_precision: CoordinatesPrecision | None = None
 
     phone: str | None = Field(None, description="E.164 (+15555550123), extension as ';ext=12'.")
     phone_raw: str | None = None
@@ -102,13 +120,20 @@ class GroupListing(BaseModel):
     status: Status = Status.ACTIVE
     schedule_text: str | None = None
     schedules: list[Schedule] = Field(default_factory=list)
+    schedule_source: ScheduleSource = ScheduleSource.MISSING
 
     topics: list[Topic] = Field(default_factory=list)
     audiences: list[Audience] = Field(default_factory=list)
     language: str | None = None
     cost: Cost = Cost.UNKNOWN
+    faith_based: bool | None = None
+    led_by: LedBy | None = None
+    registration: Registration | None = None
     types: list[str] = Field(default_factory=list)
 
+    raw_values: dict[str, Any] = Field(
+        default_factory=dict, description="The source's value of each cleaned field whose cleaning changed it."
+    )
     field_issues: list[str] = Field(
         default_factory=list, description="'<field>/invalid' for each value kept raw because it did not clean."
     )

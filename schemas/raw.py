@@ -35,13 +35,15 @@ class RawSchedule(BaseModel):
 
 
 def _split_codes(value: Any) -> Any:
-    """Sources give code lists as arrays or as one comma-separated string ("O, ST")."""
+    """Sources give code lists as arrays or as one comma-separated string ("O, ST"); a lone value is a list of one."""
     if value is None:
         return []
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     if isinstance(value, list):
-        return [str(part).strip() for part in value if str(part).strip()]
+        return [str(part).strip() for part in value if not isinstance(part, dict | list) and str(part).strip()]
+    if isinstance(value, int | float | bool):
+        return [str(value)]
     return value
 
 
@@ -85,7 +87,7 @@ class RawListing(BaseModel):
     cost: str | None = None
     types: list[str] = Field(default_factory=list, description="The source's own type codes (Meeting Guide).")
 
-    raw: dict[str, Any] | list[Any] | None = Field(None, description="The source's original record, untouched.")
+    raw: Any = Field(None, description="The source's original record, untouched (any JSON value).")
 
     @field_validator("topics", "audiences", "types", mode="before")
     @classmethod
@@ -97,6 +99,11 @@ class RawListing(BaseModel):
     def _schedules(cls, value: Any) -> Any:
         if value is None:
             return []
-        if isinstance(value, dict):
-            return [value]
-        return value
+        if isinstance(value, dict | str):
+            value = [value]
+        if not isinstance(value, list):
+            return value
+        # A schedule written as words inside the list ("Tuesdays 7pm") is a schedule too: read it as text.
+        return [
+            entry if isinstance(entry, dict) else {"text": str(entry)} for entry in value if entry not in (None, "")
+        ]

@@ -38,6 +38,32 @@ class Cost(StrEnum):
     UNKNOWN = "unknown"
 
 
+class LedBy(StrEnum):
+    PEER = "peer"  # people with lived experience, trained volunteers, fellowships
+    PROFESSIONAL = "professional"  # a therapist, clinician, counsellor or social worker
+
+
+class Registration(StrEnum):
+    REQUIRED = "required"
+    DROP_IN = "drop_in"
+
+
+class CoordinatesPrecision(StrEnum):
+    SOURCE = "source"  # the directory's own coordinates
+    APPROXIMATE = "approximate"  # the directory's, marked approximate (Meeting Guide `approximate: yes`)
+    POSTAL_CODE = "postal_code"  # ours: the centroid of the ZIP code, where the directory gave none
+
+
+class ScheduleSource(StrEnum):
+    """Where a listing's schedules came from, and why it may have none."""
+
+    STRUCTURED = "structured"  # the directory's own fields (Meeting Guide day/time, RRULE parts)
+    TEXT = "text"  # read from the directory's words
+    NONE_STATED = "none_stated"  # "call for times", "by appointment": no schedule, and that is the answer
+    UNPARSED = "unparsed"  # words we could not read with confidence: kept as text, never guessed
+    MISSING = "missing"  # the directory says nothing about when
+
+
 class Topic(StrEnum):
     DEPRESSION = "depression"
     ANXIETY = "anxiety"

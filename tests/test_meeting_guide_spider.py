@@ -150,12 +150,17 @@ def test_real_raleigh_feed_parses_whole(fixture_site: str, tmp_path: Path) -> No
     assert len(unnamed) == 7
     assert {listing.name for listing in unnamed} >= {"Wake Forest Alano Club (WAC)"}
     assert all(listing.schedules[0].timezone == "America/New_York" for listing in batch.listings)
-    # Seven meetings sit at "0", "0" (unknown place): those coordinates are dropped and counted, the rest kept.
+    # Seven meetings sit at "0", "0" (unknown place): those coordinates are dropped and counted; where the meeting
+    # has a ZIP code its centroid stands in, flagged as such; the source's own coordinates are kept as they are.
+    zeroed = [listing for listing in batch.listings if "coordinates/invalid" in listing.field_issues]
+    assert len(zeroed) == 7
+    assert all(listing.raw_values["latitude"] == "0" for listing in zeroed)
+    centroids = [listing for listing in zeroed if listing.latitude is not None]
+    assert len(centroids) == 3
+    assert all(listing.coordinates_precision == "postal_code" and listing.postal_code for listing in centroids)
     placed = [listing for listing in batch.listings if listing.latitude is not None]
     assert all(35 < listing.latitude < 37 for listing in placed)  # type: ignore[operator]
-    unplaced = [listing for listing in batch.listings if listing.latitude is None]
-    assert len(unplaced) == 7
-    assert all("coordinates/invalid" in listing.field_issues for listing in unplaced)
+    assert sum(listing.coordinates_precision == "source" for listing in batch.listings) == 350
     assert not any("&amp;" in (listing.description or "") for listing in batch.listings)
 
 

@@ -1,0 +1,140 @@
+"""US addresses: parsed with usaddress (a CRF model), standardised with USPS Publication 28 abbreviations (the
+tables usaddress-scourgify keeps), and an offline ZIP lookup (zipcodes) for centroids and time zones.
+
+Non-US addresses are kept as the source gives them: no parser here knows them well enough to do better.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import usaddress
+import zipcodes
+from scourgify.address_constants import (
+    DIRECTIONAL_REPLACEMENTS,
+    OCCUPANCY_TYPE_ABBREVIATIONS,
+    STREET_TYPE_ABBREVIATIONS,
+)
+
+from pipeline.places import us_state_code
+
+_LONG_DIRECTIONS = {**DIRECTIONAL_REPLACEMENTS, **{short: short for short in DIRECTIONAL_REPLACEMENTS.values()}}
+_ZIP = re.compile(r"^(\d{5})(?:[-\s]?\d{4})?$")
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    street: str | None  # standardised: "415 N ALDER ST"
+    unit: str | None  # as written: "Rm 12", "Suite 4"
+    city: str | None
+    region: str | None  # two-letter state code
+    postal_code: str | None  # ZIP5
+    venue: str | None  # a building or place name written into the address line ("St. Mark Church")
+
+    @property
+    def match_key(self) -> str | None:
+        """'415 N ALDER ST|97301': the street without unit, case-folded, with the ZIP (or city and state)."""
+        if not self.street:
+            return None
+        where = self.postal_code or "|".join(part for part in (self.city, self.region) if part)
+        return f"{self.street}|{where.upper()}" if where else None
+
+
+def _word(value: str) -> str:
+    return re.sub(r"[.,#]", "", value).strip().upper()
+
+
+@lru_cache(maxsize=65536)
+def parse_us_address(line: str) -> ParsedAddress | None:
+    """Components of a one-line US address; None when it has no street number and street (a PO box, a city)."""
+    try:
+        tagged, _ = usaddress.tag(line)
+    except usaddress.RepeatedLabelError as error:
+        # Two streets or two cities in one line: keep the first run of tokens of each label.
+        tagged = {}
+        previous = None
+        for token, label in error.parsed_string:
+            if label == previous and label in tagged:
+                tagged[label] += " " + token
+            elif label not in tagged:
+                tagged[label] = token
+            previous = label
+    parts = {label: " ".join(str(value).split()) for label, value in tagged.items()}
+
+    number = parts.get("AddressNumber")
+    name = parts.get("StreetName")
+    street = None
+    if number and name:
+        pieces = [_word(number)]
+        if parts.get("StreetNamePreDirectional"):
+            direction = _word(parts["StreetNamePreDirectional"])
+            pieces.append(_LONG_DIRECTIONS.get(direction, direction))
+        if parts.get("StreetNamePreType"):
+            pieces.append(_word(parts["StreetNamePreType"]))
+        pieces.append(_word(name))
+        if parts.get("StreetNamePostType"):
+            kind = _word(parts["StreetNamePostType"])
+            pieces.append(STREET_TYPE_ABBREVIATIONS.get(kind, kind))
+        if parts.get("StreetNamePostDirectional"):
+            direction = _word(parts["StreetNamePostDirectional"])
+            pieces.append(_LONG_DIRECTIONS.get(direction, direction))
+        street = " ".join(piece for piece in pieces if piece)
+
+    unit_type = parts.get("OccupancyType") or parts.get("SubaddressType")
+    unit_id = parts.get("OccupancyIdentifier") or parts.get("SubaddressIdentifier")
+    unit = " ".join(part for part in (unit_type, unit_id) if part) or None
+
+    zip_match = _ZIP.match(parts.get("ZipCode", "").strip())
+    venue = parts.get("BuildingName") or parts.get("LandmarkName") or parts.get("Recipient")
+    city = parts.get("PlaceName")
+    return ParsedAddress(
+        street=street,
+        unit=unit,
+        city=city.strip(" ,") if city else None,
+        region=us_state_code(parts.get("StateName")),
+        postal_code=zip_match.group(1) if zip_match else None,
+        venue=venue.strip(" ,") if venue else None,
+    )
+
+
+def standard_unit(unit: str | None) -> str | None:
+    """'Suite 4' → 'STE 4' (USPS), for comparing; the listing keeps the unit as written."""
+    if not unit:
+        return None
+    words = _word(unit).split()
+    if words:
+        words[0] = OCCUPANCY_TYPE_ABBREVIATIONS.get(words[0], words[0])
+    return " ".join(words)
+
+
+def zip5(postal_code: str | None) -> str | None:
+    match = _ZIP.match((postal_code or "").strip())
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class ZipPlace:
+    latitude: float
+    longitude: float
+    city: str
+    region: str
+    timezone: str | None
+
+
+@lru_cache(maxsize=1)
+def _zip_table() -> dict[str, dict[str, str]]:
+    # One pass over the package's ~42,000 ZIPs, on first use; a lookup per listing would scan them all.
+    return {row["zip_code"]: row for row in zipcodes.list_all()}
+
+
+def lookup_zip(code: str) -> ZipPlace | None:
+    """The centroid, city, state and time zone of a US ZIP code, offline; None for unknown codes."""
+    row = _zip_table().get(code)
+    if row is None:
+        return None
+    try:
+        return ZipPlace(float(row["lat"]), float(row["long"]), row["city"], row["state"], row.get("timezone") or None)
+    except (KeyError, TypeError, ValueError):
+        return None
