@@ -18,7 +18,7 @@ from prefect.futures import as_completed
 from flows.crawl import CrawlOutcome, crawl_source
 from flows.registry import Source
 from pipeline.export import export
-from pipeline.ingest import new_run_id, normalise_batch, read_jsonl, store_run
+from pipeline.ingest import new_run_id, normalise_batch, normalise_file, read_jsonl, store_run
 from pipeline.warehouse import SourceBatch, connect
 
 
@@ -114,15 +114,15 @@ def build_flow(
 
 
 @task(cache_policy=NO_CACHE, task_run_name="normalise-{source}")
-def normalise_file_task(path: Path, source: str, override_source: bool) -> SourceBatch:
-    return normalise_batch(source, read_jsonl(path), override_source=override_source)
+def normalise_file_task(path: Path, source: str, override_source: bool) -> list[SourceBatch]:
+    return normalise_file(path, source, override_source=override_source)
 
 
 @flow(name="peergroups-ingest", flow_run_name="ingest-{source}")
 def ingest_flow(path: Path, source: str, warehouse: Path, override_source: bool = False) -> dict[str, Any]:
     """Validate, load and dedupe raw listings from a JSON lines file."""
-    batch = normalise_file_task(path, source, override_source)
-    report = store_task(warehouse, "ingest", [batch], new_run_id())
+    batches = normalise_file_task(path, source, override_source)
+    report = store_task(warehouse, "ingest", batches, new_run_id())
     publish_report(report)
     return report
 

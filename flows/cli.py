@@ -105,16 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from flows.registry import RegistryError
+    from pipeline.export import ExportError
     from pipeline.ingest import InputError
     from pipeline.warehouse import WarehouseBusy, WarehouseError
 
     try:
         return COMMANDS[args.command](args)
-    except (UserError, RegistryError, InputError, WarehouseBusy, WarehouseError) as error:
+    except (UserError, RegistryError, InputError, WarehouseBusy, WarehouseError, ExportError) as error:
         print(f"peergroups: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("peergroups: interrupted; the warehouse is unchanged by the unfinished load", file=sys.stderr)
+        print("peergroups: interrupted; a load that had not committed was rolled back", file=sys.stderr)
         return 130
 
 
@@ -172,6 +173,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UserError(f"not an http(s) URL: {args.url!r}")
+    if args.out.is_dir():
+        raise UserError(f"--out {args.out} is a directory; give a file name such as {args.out / 'feed.jsonl'}")
     source = args.source or parts.netloc.replace(".", "_").replace(":", "_")
     print(f"crawling {args.url} as source {source!r} ...", file=sys.stderr)
     outcome = crawl(PLATFORM_SPIDERS[args.platform], {"url": args.url, "source": source}, args.out)
@@ -202,6 +205,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pipeline.export import export
     from pipeline.warehouse import connect
 
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out} is a file; give a directory to write the export into")
     con = connect(args.warehouse, read_only=True)
     try:
         paths = export(con, args.out, args.fmt, include_contacts=args.include_contacts)

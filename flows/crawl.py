@@ -93,7 +93,14 @@ def judge(source: str, out: Path, stats: dict[str, Any], duration: float) -> Cra
 
 def crawl_source(source: Source, out: Path, extra_settings: dict[str, Any] | None = None) -> CrawlOutcome:
     settings = {**source.settings, **(extra_settings or {})}
-    return crawl(source.spider_name, source.spider_arguments(), out, settings=settings, source=source.name)
+    outcome = crawl(source.spider_name, source.spider_arguments(), out, settings=settings, source=source.name)
+    items = int(outcome.stats.get("item_scraped_count", 0))
+    if outcome.status != "failed" and items < source.floor:
+        # A healthy crawl of this directory returns more: its page shape has likely changed. Load nothing, so
+        # its earlier listings stay, and say so.
+        outcome.status = "failed"
+        outcome.error = f"broken: {items} items, below this source's floor of {source.floor}"
+    return outcome
 
 
 def _last_error_line(log_path: Path) -> str:

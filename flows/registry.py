@@ -42,7 +42,7 @@ class Source:
         return self.spider or PLATFORM_SPIDERS[self.platform]
 
     def spider_arguments(self) -> dict[str, str]:
-        arguments = {"source": self.name, "url": ",".join(self.urls)}
+        arguments = {"source": self.name, "url": " ".join(self.urls)}  # URLs may hold commas, never spaces
         if self.country:
             arguments["country"] = self.country
         if self.topics:
@@ -62,11 +62,16 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise RegistryError(f"no source registry at {path}") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise RegistryError(f"cannot read the source registry {path}: {error}") from error
     except tomllib.TOMLDecodeError as error:
         raise RegistryError(f"{path} is not valid TOML: {error}") from error
+    entries = data.get("source", [])
+    if not isinstance(entries, list):
+        raise RegistryError(f"{path}: sources are [[source]] tables, not a single value")
     sources = []
     names: set[str] = set()
-    for position, entry in enumerate(data.get("source", []), start=1):
+    for position, entry in enumerate(entries, start=1):
         label = f"{path}, source #{position}"
         if not isinstance(entry, dict):
             raise RegistryError(f"{label}: each [[source]] must be a table")
@@ -75,20 +80,24 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
             raise RegistryError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
         name = entry.get("name")
         if not name or not isinstance(name, str):
-            raise RegistryError(f"{label}: a source needs a `name`")
+            raise RegistryError(f"{label}: a source needs a `name` (a string)")
+        label = f"{label} ({name})"
         if name in names:
             raise RegistryError(f"{label}: the name {name!r} is used twice")
         names.add(name)
         platform = entry.get("platform")
         if platform not in PLATFORM_SPIDERS:
-            raise RegistryError(
-                f"{label} ({name}): platform {platform!r} is not one of {', '.join(sorted(PLATFORM_SPIDERS))}"
-            )
-        urls = entry.get("urls") or ([entry["url"]] if entry.get("url") else [])
+            raise RegistryError(f"{label}: platform {platform!r} is not one of {', '.join(sorted(PLATFORM_SPIDERS))}")
+        urls = _strings(entry.get("urls", [entry["url"]] if "url" in entry else []), f"{label}: `url`/`urls`")
         if not urls:
-            raise RegistryError(f"{label} ({name}): a source needs `url` or `urls`")
+            raise RegistryError(f"{label}: a source needs `url` or `urls`")
+        if any(any(char.isspace() for char in url) for url in urls):
+            raise RegistryError(f"{label}: a URL cannot contain spaces")
         if substitutions:
             urls = [url.format(**substitutions) for url in urls]
+        floor = entry.get("floor", 0)
+        if not isinstance(floor, int) or isinstance(floor, bool) or floor < 0:
+            raise RegistryError(f"{label}: `floor` must be a whole number of items, not {floor!r}")
         sources.append(
             Source(
                 name=name,
@@ -97,9 +106,9 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
                 title=entry.get("title"),
                 spider=entry.get("spider"),
                 country=entry.get("country"),
-                topics=tuple(entry.get("topics", ())),
-                audiences=tuple(entry.get("audiences", ())),
-                floor=int(entry.get("floor", 0)),
+                topics=tuple(_strings(entry.get("topics", []), f"{label}: `topics`")),
+                audiences=tuple(_strings(entry.get("audiences", []), f"{label}: `audiences`")),
+                floor=floor,
                 homepage=entry.get("homepage"),
                 settings={POLITENESS_SETTINGS[key]: entry[key] for key in POLITENESS_SETTINGS if key in entry},
             )
@@ -107,10 +116,20 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
     return sources
 
 
+def _strings(value: object, what: str) -> list[str]:
+    """A string or a list of strings (a lone string is a list of one, never a list of its characters)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise RegistryError(f"{what} must be a string or a list of strings, not {value!r}")
+
+
 def select_sources(sources: list[Source], names: list[str] | None) -> list[Source]:
     if not names:
         return sources
     known = {source.name: source for source in sources}
+    names = list(dict.fromkeys(names))  # `--source a --source a` crawls a once
     missing = [name for name in names if name not in known]
     if missing:
         raise RegistryError(f"unknown source(s): {', '.join(missing)}; registered: {', '.join(known) or '(none)'}")

@@ -12,6 +12,13 @@ E = TypeVar("E", Topic, Audience)
 
 # Word patterns for topics and audiences, matched on the name and description together.
 # Measured against tests/data/listing_labels.jsonl by `python -m tests.benchmarks.classify_accuracy`.
+# People supporting someone: a family group's topic and its audience. Names of clinics and services are not families.
+_FAMILY_WORDS = re.compile(
+    r"\bfamil(?:y|ies)\b(?! medicine| practice| doctor| services?| cent(?:er|re)| health| counsel| clinic| room)"
+    r"|\bcarers?\b|\bcaregiv|\bloved ones?\b|\bparents of\b|\bspouses?\b|\bpartners of\b|\bsiblings?\b"
+    r"|\bfamiliares\b|\bfamilias\b|\bseres queridos\b|\bpadres de\b",
+    re.I,
+)
 TOPIC_PATTERNS: dict[Topic, re.Pattern[str]] = {
     Topic.DEPRESSION: re.compile(r"(?<!manic[\s-])\bdepress|\bdepresi[oó]n\b", re.I),
     Topic.BIPOLAR: re.compile(r"\bbi-?polar\b|\bmanic\b|\bbipolaridad\b", re.I),
@@ -45,11 +52,7 @@ TOPIC_PATTERNS: dict[Topic, re.Pattern[str]] = {
         r"|\bbirth trauma\b|\bchildbirth\b|\bperinatal\b",
         re.I,
     ),
-    Topic.FAMILY: re.compile(
-        r"\bfamil(?:y|ies)\b(?! medicine| practice| doctor| services?| cent(?:er|re)| health| counsel| clinic| room)|\bcarers?\b|\bcaregiv|\bloved ones?\b|\bparents of\b"
-        r"|\bspouses?\b|\bpartners of\b|\bsiblings?\b|\bfamiliares\b|\bfamilias\b|\bseres queridos\b|\bpadres de\b",
-        re.I,
-    ),
+    Topic.FAMILY: _FAMILY_WORDS,
     Topic.SUBSTANCE_USE: re.compile(
         r"\bco-?occurring|\bdual (?:diagnosis|recovery)\b|\brecuperaci[óo]n dual\b|\bsubstance|\baddict|\balcohol(?![\s-]free)|\bdrinking\b|\bdrug use\b"
         r"|\bdouble trouble\b|\bsobriety\b|\brecovery from (?:alcohol|drugs)",
@@ -77,11 +80,7 @@ _GENERAL_ONLY = re.compile(
 _ANY_CONDITION = re.compile(r"\bany (?:mental health )?(?:condition|diagnosis|challenge)|\ball diagnoses\b", re.I)
 
 AUDIENCE_PATTERNS: dict[Audience, re.Pattern[str]] = {
-    Audience.FAMILY: re.compile(
-        r"\bfamil(?:y|ies)\b(?! medicine| practice| doctor| services?| cent(?:er|re)| health| counsel| clinic| room)|\bcarers?\b|\bcaregiv|\bloved ones?\b|\bparents of\b"
-        r"|\bspouses?\b|\bpartners of\b|\bsiblings?\b|\bfamiliares\b|\bseres queridos\b",
-        re.I,
-    ),
+    Audience.FAMILY: _FAMILY_WORDS,
     Audience.LGBTQIA: re.compile(
         r"\blgbt|\b2slgbt|\bqueer\b|\btrans(?:gender)?\b|\bnon-?binary\b|\bgay\b|\blesbian|\bbisexual", re.I
     ),

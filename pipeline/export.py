@@ -13,6 +13,11 @@ import duckdb
 
 FORMATS = ("csv", "parquet")
 
+
+class ExportError(RuntimeError):
+    """The export could not be written (a permission, a full disk); the message says where."""
+
+
 PUBLIC_GROUP_COLUMNS = [
     "group_id", "name", "organization", "description", "location_name", "address", "city", "region",
     "postal_code", "country", "latitude", "longitude", "phone", "website", "conference_url", "conference_phone",
@@ -27,7 +32,10 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: str, *, include_c
     """Write `groups.<fmt>` and `group_schedules.<fmt>` into out_dir; returns the paths written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ExportError(f"cannot write exports into {out_dir}: {error}") from error
     columns = PUBLIC_GROUP_COLUMNS + (CONTACT_COLUMNS if include_contacts else [])
     if fmt == "csv":
         # CSV has no lists: join them with "; ", which no value of ours contains.
@@ -39,12 +47,15 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: str, *, include_c
     groups_path = out_dir / f"groups.{fmt}"
     schedules_path = out_dir / f"group_schedules.{fmt}"
     byday = "array_to_string(byday, ',') AS byday" if fmt == "csv" else "byday"
-    con.execute(f"COPY (SELECT {select} FROM groups ORDER BY group_id) TO '{_quoted(groups_path)}' {options}")
-    con.execute(
-        f"""COPY (SELECT group_id, freq, "interval", {byday}, opens_at, closes_at, timezone, rrule
-                 FROM group_schedules ORDER BY group_id, rrule, opens_at)
-            TO '{_quoted(schedules_path)}' {options}"""
-    )
+    try:
+        con.execute(f"COPY (SELECT {select} FROM groups ORDER BY group_id) TO '{_quoted(groups_path)}' {options}")
+        con.execute(
+            f"""COPY (SELECT group_id, freq, "interval", {byday}, opens_at, closes_at, timezone, rrule
+                     FROM group_schedules ORDER BY group_id, rrule, opens_at)
+                TO '{_quoted(schedules_path)}' {options}"""
+        )
+    except (duckdb.IOException, OSError) as error:
+        raise ExportError(f"cannot write exports into {out_dir}: {error}") from error
     return [groups_path, schedules_path]
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,8 +41,33 @@ def check_text_file(path: Path) -> None:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from error
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """RawListing JSON lines. A line that is not a JSON object becomes a record that ingest will reject."""
+@dataclass(frozen=True)
+class UnreadableLine:
+    """A line of a JSON lines file that is not a JSON object: kept, and rejected with its line number."""
+
+    number: int
+    text: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"unreadable_line": self.number, "text": self.text}
+
+
+# A JSON escape of a UTF-16 surrogate: a lone one decodes to a string that cannot be written as UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    return value
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any] | UnreadableLine]:
+    """RawListing JSON lines. A line that is not a JSON object comes back as an UnreadableLine, never dropped."""
     try:
         handle = path.open(encoding="utf-8")
     except OSError as error:
@@ -53,14 +80,19 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 try:
                     record = json.loads(line)
                 except ValueError:
-                    yield {"_unparsed_line": line.rstrip("\n"), "_line": number}
+                    yield UnreadableLine(number, line.rstrip("\n"))
                     continue
-                yield record if isinstance(record, dict) else {"_unparsed_line": line.rstrip("\n"), "_line": number}
+                if not isinstance(record, dict):
+                    yield UnreadableLine(number, line.rstrip("\n"))
+                    continue
+                yield _without_lone_surrogates(record) if _SURROGATE_ESCAPE.search(line) else record
         except UnicodeDecodeError as error:
             raise InputError(f"{path} is not UTF-8 text (byte {error.start}): is it a JSON lines file?") from error
 
 
-def normalise_batch(source: str, records: Iterable[dict[str, Any]], *, override_source: bool = False) -> SourceBatch:
+def normalise_batch(
+    source: str, records: Iterable[dict[str, Any] | UnreadableLine], *, override_source: bool = False
+) -> SourceBatch:
     """Normalise one source's records. Every record ends as a listing or a reject: raw = listings + rejects.
 
     Records without a `source` get this batch's name; with `override_source` every record gets it.
@@ -71,12 +103,14 @@ def normalise_batch(source: str, records: Iterable[dict[str, Any]], *, override_
     rejects: list[Reject] = []
     seen: set[str] = set()
     for record in records:
+        if isinstance(record, UnreadableLine):
+            payload = record.payload()
+            raw_records.append(payload)
+            rejects.append(Reject(source, None, [f"line {record.number}/invalid: not a JSON object"], payload))
+            continue
         if override_source or not record.get("source"):
             record = {**record, "source": source}
         raw_records.append(record)
-        if "_unparsed_line" in record:
-            rejects.append(Reject(source, None, [f"line {record['_line']}/invalid: not a JSON object"], record))
-            continue
         outcome = normalise(record)
         if isinstance(outcome, Reject):
             rejects.append(outcome)
@@ -87,6 +121,22 @@ def normalise_batch(source: str, records: Iterable[dict[str, Any]], *, override_
             seen.add(outcome.listing_id)
             listings.append(outcome)
     return SourceBatch(source=source, raw_records=raw_records, listings=listings, rejects=rejects)
+
+
+def normalise_file(path: Path, default_source: str, *, override_source: bool = False) -> list[SourceBatch]:
+    """A handed-over file may hold several sources' records: one batch per source, so each is reported apart."""
+    by_source: dict[str, list[dict[str, Any] | UnreadableLine]] = {default_source: []}
+    for record in read_jsonl(path):
+        if isinstance(record, UnreadableLine) or override_source or not str(record.get("source") or "").strip():
+            name = default_source
+        else:
+            name = str(record["source"]).strip()
+        by_source.setdefault(name, []).append(record)
+    return [
+        normalise_batch(name, records, override_source=override_source)
+        for name, records in by_source.items()
+        if records or name == default_source
+    ]
 
 
 def new_run_id() -> str:

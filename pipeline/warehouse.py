@@ -204,9 +204,9 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseError(f"no warehouse at {path}: run `peergroups demo` or `peergroups run` first")
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=read_only, config=STORAGE_CONFIG)
     except duckdb.IOException as error:
         if "lock" in str(error).casefold():
@@ -215,10 +215,21 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
                 "try again when it has finished"
             ) from error
         raise WarehouseError(f"cannot open the warehouse {path}: {error}") from error
-    except duckdb.Error as error:
+    except (duckdb.Error, OSError) as error:
         raise WarehouseError(f"cannot open the warehouse {path}: {error}") from error
     if not read_only:
         migrate(con)
+        return con
+    applied = {row[0] for row in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchall()}  # fmt: skip
+    latest = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] if applied else None  # type: ignore[index]
+    if latest != MIGRATIONS[-1][0]:
+        con.close()
+        raise WarehouseError(
+            f"{path} is not a peergroups warehouse of this version (schema {latest or 'none'}, "
+            f"expected {MIGRATIONS[-1][0]}); a `peergroups run` or `ingest` on it upgrades it in place"
+        )
     return con
 
 
@@ -322,7 +333,8 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
         raw_frame = pd.DataFrame(
             {
                 "run_id": run_id,
-                "source": [_str_or_none(record.get("source")) for record in batch.raw_records],
+                # A record without its own source (an unreadable line) belongs to the batch's source.
+                "source": [_str_or_none(record.get("source")) or batch.source for record in batch.raw_records],
                 "source_id": [_str_or_none(record.get("source_id")) for record in batch.raw_records],
                 "listing_id": [_listing_id_of(record) for record in batch.raw_records],
                 "received_at": now,
@@ -393,11 +405,14 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+IDENTITY = ("source", "source_id")
+
+
 def _listing_id_of(record: dict[str, Any]) -> str | None:
-    source, source_id = record.get("source"), record.get("source_id")
-    if source in (None, "") or source_id in (None, ""):
+    source, source_id = (str(record.get(key) if record.get(key) is not None else "").strip() for key in IDENTITY)
+    if not source or not source_id:
         return None
-    return listing_id(str(source), str(source_id))
+    return listing_id(source, source_id)  # stripped, as RawListing strips them
 
 
 def record_run_start(con: duckdb.DuckDBPyConnection, run_id: str, kind: str) -> None:

@@ -153,3 +153,50 @@ def test_sources_lists_the_registry_with_latest_runs(fixture_site: str, tmp_path
     lines = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
     assert lines["prairie_mood"][4:6] == ["ok", "7"]
     assert lines["not_yet"][3:5] == ["never", "0"]
+
+
+@pytest.mark.parametrize(
+    ("registry", "message"),
+    [
+        ('[[source]]\nname = "a"\nplatform = "meeting_guide"\nurl = "http://127.0.0.1:9/"\nfloor = "twenty"\n',
+         "`floor` must be a whole number"),
+        ('[[source]]\nname = "a"\nplatform = "meeting_guide"\nurls = 5\n', "must be a string or a list of strings"),
+        ("source = 5\n", "not a single value"),
+        ('[[source]]\nname = "a"\nplatform = "meeting_guide"\nurl = "http://x"\ncolour = "red"\n',
+         "unknown keys colour"),
+    ],
+)  # fmt: skip
+def test_registry_mistakes_are_named(tmp_path: Path, registry: str, message: str) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text(registry)
+    assert_clean_error(run_cli("sources", "--registry", str(path)), message)
+
+
+def test_a_registry_that_is_a_directory(tmp_path: Path) -> None:
+    assert_clean_error(run_cli("sources", "--registry", str(tmp_path)), "cannot read the source registry")
+
+
+def test_export_into_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "groups.csv"
+    target.write_text("mine")
+    result = run_cli("export", "--format", "csv", "--out", str(target), "--warehouse", str(tmp_path / "w.duckdb"))
+    assert_clean_error(result, "is a file")
+    assert target.read_text() == "mine"
+
+
+def test_crawl_into_a_directory_is_refused(tmp_path: Path) -> None:
+    result = run_cli("crawl", "--platform", "meeting_guide", "--url", "http://127.0.0.1:9/feed", "--out", str(tmp_path))
+    assert_clean_error(result, "is a directory")
+
+
+def test_a_crawl_below_the_floor_is_broken_and_withdraws_nothing(fixture_site: str, tmp_path: Path) -> None:
+    registry = tmp_path / "sources.toml"
+    registry.write_text(
+        f'[[source]]\nname = "prairie_mood"\nplatform = "meeting_guide"\n'
+        f'url = "{fixture_site}/meeting_guide/tsml_feed.json"\ndownload_delay = 0\nfloor = 50\n'
+    )
+    result = run_cli("run", "--registry", str(registry), "--source", "prairie_mood", "--source", "prairie_mood",
+                     "--warehouse", str(tmp_path / "w.duckdb"), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    assert "broken: 10 items, below this source's floor of 50" in result.stdout
+    assert result.stderr.count("prairie_mood: FAILED") == 1  # named twice, crawled once

@@ -138,3 +138,52 @@ def test_evidence_is_recorded() -> None:
 def test_street_key_ignores_street_type_and_unit() -> None:
     assert street_key("415 Alder Street", None, "97301") == street_key("415 ALDER ST.", None, "97301-1234")
     assert street_key(None, "1780 Cedar Avenue, Suite 4, Riverton, OR 97302", None) == "1780 cedar 97302"
+
+
+def test_names_in_any_script_are_compared_not_crashed() -> None:
+    records = [
+        rec("a", "s1", "Группа поддержки", {("TU", "19:00")}, **ST_MARK),
+        rec("b", "s2", "Группа поддержки", {("TU", "19:00")}, **ST_MARK),
+        rec("c", "s2", "抑郁症互助小组", {("TU", "19:00")}, **HALL),
+    ]
+    assert groups_of(records) == [{"a", "b"}, {"c"}]
+
+
+def test_same_street_in_two_towns_without_zip_stays_apart() -> None:
+    records = [
+        rec("a", "s1", "Hope Circle", {("MO", "19:00")}, street="100 Main St", address="100 Main St, Springfield, IL"),
+        rec("b", "s2", "Hope Circle", {("MO", "19:00")}, street="100 Main Street",
+            address="100 Main Street, Springfield, MA"),
+        rec("c", "s3", "Hope Circle", {("MO", "19:00")}, street="100 N Oak St", postal_code="62704"),
+        rec("d", "s4", "Hope Circle", {("MO", "19:00")}, street="100 N Main St", postal_code="62704"),
+    ]  # fmt: skip
+    assert groups_of(records) == [{"a"}, {"b"}, {"c"}, {"d"}]
+
+
+def test_a_listing_without_schedule_does_not_chain_two_groups() -> None:
+    records = [
+        rec("a", "s1", "Hope Circle", {("MO", "19:00")}, **ST_MARK),
+        rec("b", "s2", "Hope Circle", {("TU", "19:00")}, **ST_MARK),
+        rec("c", "s3", "Hope Circle", None, **ST_MARK),  # matches both: it may join one of them, never link them
+    ]
+    groups = groups_of(records)
+    assert not any({"a", "b"} <= group for group in groups)
+
+
+def test_points_150_m_apart_in_neighbouring_cells_still_meet() -> None:
+    near = {"latitude": 44.9399, "longitude": -123.0331}
+    far = {"latitude": 44.9399 + 0.0012, "longitude": -123.0331}  # ~133 m north, across a cell edge
+    records = [
+        rec("a", "s1", "Hope Circle", {("MO", "19:00")}, **near),
+        rec("b", "s2", "Hope Circle", {("MO", "19:00")}, **far),
+    ]
+    assert groups_of(records) == [{"a", "b"}]
+
+
+def test_a_tie_keeps_the_id_of_the_longest_known_member() -> None:
+    previous = {"new": "G-young", "old": "G-old"}
+    records = [
+        rec("new", "s1", "Hope Circle", {("MO", "19:00")}, seniority=5, **ST_MARK),
+        rec("old", "s2", "Hope Circle", {("MO", "19:00")}, seniority=1, **ST_MARK),
+    ]
+    assert {m.group_id for m in cluster(records, previous)} == {"G-old"}

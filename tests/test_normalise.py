@@ -200,3 +200,97 @@ def test_topics_audiences_and_defaults() -> None:
 )
 def test_cost(fields: dict[str, Any], expected: Cost) -> None:
     assert listing(**fields).cost is expected
+
+
+def test_a_bad_optional_field_is_set_aside_not_fatal() -> None:
+    result = listing(raw="not a dict but kept", topics=5, schedules=[{"day": 2, "time": "19:00"}, "Thursdays 7pm"])
+    assert "topics/invalid" in result.field_issues and result.raw_values["topics"] == ["5"]
+    assert result.raw_values["street"] == "1 Main St" and result.street == "1 MAIN ST"
+    assert [s.byday for s in result.schedules] == [("TU",)]  # structured rows win over words in the list
+    weird = listing(audiences={"not": "a list"})
+    assert "audiences/invalid" in weird.field_issues
+    assert weird.raw_values["audiences"] == {"not": "a list"}
+
+
+def test_only_unusable_contacts_is_a_reject() -> None:
+    outcome = normalise({"source": "s", "source_id": "1", "name": "Peer Circle", "phone": "call us",
+                         "conference_url": "javascript:alert(1)", "latitude": "0", "longitude": "0"})  # fmt: skip
+    assert isinstance(outcome, Reject)
+    assert outcome.reasons[0].startswith("reach/missing")
+
+
+def test_superscript_day_is_a_bad_value_not_a_crash() -> None:
+    result = listing(schedules=[{"day": "²", "time": "19:00"}])
+    assert result.schedules == [] and "schedules/invalid" in result.field_issues
+
+
+def test_passwords_never_survive_in_any_field() -> None:
+    result = listing(
+        description="Join https://zoom.example.org/j/555?pwd=SeCrEt (passcode: 4455)",
+        website="https://bob:hunter2@meet.example.org/room?pwd=abc",
+        conference_phone="+16465550100,,5550123#,,,,*987654#",
+        schedule_text="Tuesdays 7pm, password is 4455",
+    )
+    text = " ".join(str(value) for value in result.model_dump(exclude={"raw_values"}).values())
+    for secret in ("SeCrEt", "4455", "hunter2", "abc", "987654"):
+        assert secret not in text
+    assert result.conference_phone == "+16465550100,,5550123#"
+
+
+def test_html_and_escaped_html_are_plain_text_everywhere() -> None:
+    result = listing(description="&lt;img src=x onerror=alert(1)&gt;Hello", city="<b>Lakeport</b>")
+    assert result.description == "Hello"
+    assert result.city == "Lakeport"
+
+
+def test_country_aliases_and_uk_phones() -> None:
+    result = listing(country="UK", region=None, phone="020 7946 0018")
+    assert (result.country, result.phone) == ("GB", "+442079460018")
+
+
+def test_us_address_is_parsed_standardised_and_keyed() -> None:
+    result = listing(
+        street=None, city=None, region=None, address="415 N. Alder Street, Room 12, Riverton, OR 97301-1234"
+    )
+    assert (result.street, result.unit, result.city, result.region, result.postal_code) == (
+        "415 N ALDER ST", "Room 12", "Riverton", "OR", "97301",
+    )  # fmt: skip
+    assert result.address_key == "415 N ALDER ST|97301"
+    assert result.address == "415 N. Alder Street, Room 12, Riverton, OR 97301-1234"  # the source's line, kept
+
+
+def test_zip_centroid_when_the_source_gives_no_coordinates() -> None:
+    result = listing(postal_code="97301", region="OR")
+    assert result.coordinates_precision == "postal_code"
+    assert result.latitude is not None and 44 < result.latitude < 45.5
+    placed = listing(postal_code="97301", latitude="44.9391", longitude="-123.0331", approximate="yes")
+    assert (placed.coordinates_precision, placed.latitude) == ("approximate", 44.9391)
+
+
+def test_schedule_text_is_read_when_there_is_no_structure() -> None:
+    result = listing(schedule_text="2nd and 4th Wednesdays 6-7:30pm (except holidays)")
+    assert result.schedule_source == "text"
+    (schedule,) = result.schedules
+    assert (schedule.rrule(), schedule.opens_at, schedule.closes_at, schedule.timezone) == (
+        "FREQ=MONTHLY;BYDAY=2WE,4WE", time(18), time(19, 30), "America/Chicago",
+    )  # fmt: skip
+    assert schedule.notes and "except holidays" in schedule.notes
+
+
+def test_call_for_times_is_no_schedule_and_counted_apart_from_unreadable_words() -> None:
+    assert listing(schedule_text="Call for times").schedule_source == "none_stated"
+    unread = listing(schedule_text="Tuesdays, bimonthly")
+    assert (unread.schedule_source, unread.schedules) == ("unparsed", [])
+    assert "schedule_text/unparsed" in unread.field_issues
+
+
+def test_who_what_how_much_from_the_words() -> None:
+    result = listing(
+        name="Grupo de Apoyo para Familias",
+        description="Grupo de apoyo gratis para familias de personas con esquizofrenia. Facilitado por una "
+        "trabajadora social licensed. Se requiere registrarse: call to register.",
+    )
+    assert {t.value for t in result.topics} == {"psychosis", "family"}
+    assert {a.value for a in result.audiences} == {"family", "spanish_speakers"}
+    assert (result.language, result.cost, result.led_by, result.registration) == ("es", "free", "professional",
+                                                                                  "required")  # fmt: skip

@@ -179,3 +179,65 @@ def test_raw_payload_is_stored_as_received(tmp_path: Path) -> None:
     payload = con.execute("SELECT payload FROM raw_listings").fetchone()[0]  # type: ignore[index]
     con.close()
     assert json.loads(payload) == record
+
+
+def test_a_foreign_duckdb_file_is_refused_for_reading_with_a_reason(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).execute("CREATE TABLE notes (a INTEGER)").close()
+    with pytest.raises(WarehouseError, match="not a peergroups warehouse"):
+        connect(other, read_only=True)
+
+
+def test_an_older_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ)"
+    )
+    version, description, sql = MIGRATIONS[0]
+    con.execute(sql)
+    con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, description])
+    con.close()
+    store_run(path, "test", [normalise_batch("riverside", RECORDS)])
+    con = duckdb.connect(str(path), read_only=True)
+    versions = [row[0] for row in con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()]
+    units = con.execute("SELECT count(*) FROM listings WHERE address_key IS NOT NULL").fetchone()[0]  # type: ignore[index]
+    con.close()
+    assert versions == [version for version, _, _ in MIGRATIONS]
+    assert units == 2
+
+
+def test_lone_surrogates_and_unreadable_lines_end_as_rows(tmp_path: Path) -> None:
+    from pipeline.ingest import normalise_file
+
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        '{"source_id": "1", "name": "Peer Circle \\ud800", "phone": "(503) 555-0101"}\n'
+        '{"_unparsed_line": 3, "source_id": "2", "name": "Has an odd key", "phone": "(503) 555-0102"}\n'
+        "[1, 2]\n"
+    )
+    batches = normalise_file(path, "handover")
+    report = store_run(tmp_path / "w.duckdb", "test", batches)
+    assert report["totals"] | {"groups": 0, "new_groups": 0} == {
+        "raw": 3, "listings": 2, "rejects": 1, "groups": 0, "new_groups": 0,
+    }  # fmt: skip
+
+
+def test_a_handover_file_with_several_sources_reports_each(tmp_path: Path) -> None:
+    from pipeline.ingest import normalise_file
+
+    path = tmp_path / "in.jsonl"
+    lines = [
+        {"source": "north", "source_id": "1", "name": "Peer Circle", "phone": "(503) 555-0101"},
+        {"source": " south ", "source_id": "1", "name": "Hope Group", "phone": "(503) 555-0102"},
+        {"source_id": "9", "name": "Unlabelled", "phone": "(503) 555-0103"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    report = store_run(tmp_path / "w.duckdb", "ingest", normalise_file(path, "county"))
+    assert {row["source"]: row["listings"] for row in report["sources"]} == {"county": 1, "north": 1, "south": 1}
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    orphans = con.execute(
+        "SELECT count(*) FROM raw_listings r LEFT JOIN listings l USING (listing_id) WHERE l.listing_id IS NULL"
+    ).fetchone()[0]  # type: ignore[index]
+    con.close()
+    assert orphans == 0

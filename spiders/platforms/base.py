@@ -46,7 +46,8 @@ class PlatformSpider(scrapy.Spider):
     ) -> None:
         super().__init__(*args, **kwargs)
         if url:
-            self.start_urls = split_arg(url)
+            # Several URLs are separated by whitespace: a URL may contain commas but never spaces.
+            self.start_urls = url.split() if isinstance(url, str) else list(url)
         self.source = source or self.source or self.name
         if country:
             self.country = country.upper()
