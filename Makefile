@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install lock clean
+.PHONY: demo test lint install lock accuracy bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Accuracy of schedule reading and listing classification on the labelled sets in tests/data/.
+accuracy: $(STAMP)
+	@for set in tests/data/schedule_phrasings*.jsonl; do echo "== $$set"; $(BIN)/python -m tests.benchmarks.schedule_accuracy $$set; done
+	@for set in tests/data/listing_labels*.jsonl; do echo "== $$set"; $(BIN)/python -m tests.benchmarks.classify_accuracy $$set; done
+
+# Speed benchmarks (print figures; never part of `make test`).
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.normalise_speed --profile
 
 # Re-pin after editing dependencies in pyproject.toml (needs network to the package index).
 lock: | $(BIN)/python

@@ -128,25 +128,36 @@ def _prepare(warehouse: Path) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Crawl the demo directories from a local server, ingest the handed-over demo files, then export."""
     from flows.local_server import serve_directory
     from flows.registry import load_registry
+    from pipeline.export import export
+    from pipeline.warehouse import connect
 
     _prepare(args.warehouse)
-    from flows.build import build_flow
+    from flows.build import build_flow, ingest_flow
 
     with serve_directory(DEMO_DIR / "sites") as base_url:
         print(f"demo directories served at {base_url}", file=sys.stderr)
         sources = load_registry(DEMO_DIR / "sources.toml", {"base_url": base_url})
-        report = build_flow(
-            sources,
-            args.warehouse,
-            args.warehouse.parent / "raw",
-            kind="demo",
-            extra_settings=LOCAL_SETTINGS,
-            export_dir=args.exports,
-        )
-    print_report(report)
-    return 0 if report["status"] == "ok" else 1
+        reports = [
+            build_flow(
+                sources, args.warehouse, args.warehouse.parent / "raw", kind="demo", extra_settings=LOCAL_SETTINGS
+            )
+        ]
+    for handover in sorted((DEMO_DIR / "handover").glob("*.jsonl")):
+        print(f"ingesting the handed-over file {handover.name}", file=sys.stderr)
+        reports.append(ingest_flow(handover, handover.stem, args.warehouse, True))
+    con = connect(args.warehouse)
+    try:
+        exports = [path for fmt in ("csv", "parquet") for path in export(con, args.exports, fmt)]
+    finally:
+        con.close()
+    for report in reports:
+        print_report(report)
+    for path in exports:
+        print(f"export: {path}")
+    return 0 if all(report["status"] == "ok" for report in reports) else 1
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import phonenumbers
@@ -12,6 +13,18 @@ class ContactError(ValueError):
     """A contact value that cannot be cleaned; the listing keeps the raw value and counts it."""
 
 
+_NANP = re.compile(r"^\s*(?:\+?1[\s.-]?)?\(?([2-9]\d{2})\)?[\s.-]?([2-9]\d{2})[\s.-]?(\d{4})\s*$")
+
+
+@lru_cache(maxsize=16384)
+def _nanp_prefix_valid(area_and_exchange: str, region: str) -> bool:
+    # North American validity depends only on the area code and exchange (the last four digits are free), so
+    # one phonenumbers check per prefix serves every number that shares it.
+    number = phonenumbers.parse(area_and_exchange + "0100", region)
+    return phonenumbers.is_valid_number_for_region(number, region) or phonenumbers.is_valid_number(number)
+
+
+@lru_cache(maxsize=65536)
 def parse_phone(raw: str | None, region: str | None = "US") -> str | None:
     """A phone as written ('(503) 555-0100', '503.555.0100 x12', '+44 20 7946 0000') → E.164 with ';ext='.
 
@@ -19,11 +32,18 @@ def parse_phone(raw: str | None, region: str | None = "US") -> str | None:
     """
     if raw is None or not raw.strip():
         return None
+    region_code = (region or "US").upper()
+    plain = _NANP.match(raw) if region_code in ("US", "CA") else None
+    if plain:
+        if not _nanp_prefix_valid(plain.group(1) + plain.group(2), region_code):
+            raise ContactError(f"not a valid phone number: {raw!r}")
+        return "+1" + "".join(plain.groups())
     try:
-        number = phonenumbers.parse(raw, (region or "US").upper())
+        number = phonenumbers.parse(raw, region_code)
     except phonenumbers.NumberParseException as error:
         raise ContactError(f"not a phone number: {raw!r}") from error
-    if not phonenumbers.is_valid_number(number):
+    # The default region first: one region's patterns, not the 25 that share +1 (most numbers are local).
+    if not (phonenumbers.is_valid_number_for_region(number, region_code) or phonenumbers.is_valid_number(number)):
         raise ContactError(f"not a valid phone number: {raw!r}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return f"{e164};ext={number.extension}" if number.extension else e164

@@ -213,7 +213,10 @@ def _build_listing(raw: RawListing, name: str, issues: _Issues) -> GroupListing:
         issues.raw["conference_phone"] = "(withheld: may carry a passcode)"
     description = redact_secrets(plain_text(raw.description))
 
-    has_place = bool(address or street or city or (latitude is not None and precision is not None))
+    # A place someone can go to: a street, or the source's own exact coordinates (a city or a ZIP centroid is
+    # where an online group is "from", not where it meets).
+    has_place = bool(street or (address and any(char.isdigit() for char in address.split(",")[0])))
+    has_place = has_place or precision is CoordinatesPrecision.SOURCE
     fmt, status, format_invalid = parse_format(
         raw.format, has_place=has_place, has_online=bool(conference_url or conference_phone), types=raw.types
     )
@@ -239,7 +242,7 @@ def _build_listing(raw: RawListing, name: str, issues: _Issues) -> GroupListing:
     )
     if classification.unknown_topics:
         issues.add("topics/invalid")
-        issues.raw["topics"] = raw.topics
+        issues.raw["topics"] = list(raw.topics)
     if classification.unknown_audiences:
         issues.add("audiences/invalid")
         issues.raw["audiences"] = raw.audiences
@@ -277,8 +280,8 @@ def _build_listing(raw: RawListing, name: str, issues: _Issues) -> GroupListing:
         schedule_text=schedule_text,
         schedules=schedules,
         schedule_source=schedule_source,
-        topics=classification.topics,
-        audiences=classification.audiences,
+        topics=list(classification.topics),
+        audiences=list(classification.audiences),
         language=classification.language,
         cost=classification.cost,
         faith_based=classification.faith_based,

@@ -75,10 +75,11 @@ def zone_of_place(country: str | None, region: str | None) -> str | None:
 
 
 def one_line_address(street: str | None, city: str | None, region: str | None, postal_code: str | None) -> str | None:
-    """'415 Alder Street, Riverton, OR 97301' from parts; None when there are none."""
+    """'415 Alder Street, Riverton, OR 97301' from parts; None without a street or city (a state is no address)."""
+    if not (street or city):
+        return None
     tail = " ".join(part for part in (region, postal_code) if part)
-    parts = [part for part in (street, city, tail) if part]
-    return ", ".join(parts) or None
+    return ", ".join(part for part in (street, city, tail) if part)
 
 
 def parse_coordinate(value: Any, limit: float) -> float | None:

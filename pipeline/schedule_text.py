@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 from functools import lru_cache
@@ -29,10 +29,10 @@ class TextScheduleKind(StrEnum):
     UNPARSED = "unparsed"  # text we could not read with confidence: kept, counted, never guessed
 
 
-@dataclass
+@dataclass(frozen=True)
 class TextScheduleReading:
     kind: TextScheduleKind
-    schedules: list[Schedule] = field(default_factory=list)
+    schedules: tuple[Schedule, ...] = ()
     notes: str | None = None
 
 
@@ -208,8 +208,13 @@ def _normalise(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
 def parse_schedule_text(text: str | None, default_timezone: str | None = None) -> TextScheduleReading:
-    """Read a schedule written in words. Never raises; never guesses a day."""
+    """Read a schedule written in words. Never raises; never guesses a day.
+
+    Cached: directories repeat the same phrasing ("Tuesdays 7pm") across thousands of listings. The reading is
+    shared, so callers must not change it (its schedules are frozen models).
+    """
     if text is None or not text.strip():
         return TextScheduleReading(TextScheduleKind.UNPARSED)
     normalised = _normalise(text)
@@ -245,7 +250,7 @@ def parse_schedule_text(text: str | None, default_timezone: str | None = None) -
     groups = _pair(day_specs, times, zones, separators, conjunctions)
     valid_from, valid_to = _validity(normalised)
     schedules = _schedules(groups, default_timezone, notes, valid_from, valid_to)
-    return TextScheduleReading(TextScheduleKind.PARSED, schedules, notes)
+    return TextScheduleReading(TextScheduleKind.PARSED, tuple(schedules), notes)
 
 
 _FULL_DAY_NAMES = [word for word in _DAY_WORDS if len(word) >= 6]

@@ -22,6 +22,8 @@ def plain_text(value: str | None) -> str | None:
     """
     if value is None:
         return None
+    if "<" not in value and "&" not in value and "\n" not in value and "  " not in value and "\t" not in value:
+        return value.strip() or None  # the common case: already plain, one line
     text = value
     for _ in range(3):
         before = text

@@ -58,18 +58,40 @@ def test_listings_collapse_into_the_true_groups(demo: tuple[Path, Path, str]) ->
 def test_every_run_accounts_for_every_raw_record(demo: tuple[Path, Path, str]) -> None:
     warehouse, _, _ = demo
     con = duckdb.connect(str(warehouse), read_only=True)
-    raw, listings, rejects = con.execute(
-        "SELECT raw_count, listing_count, reject_count FROM runs WHERE kind = 'demo'"
-    ).fetchone()  # type: ignore[misc]
-    stored_raw = con.execute("SELECT count(*) FROM raw_listings").fetchone()[0]  # type: ignore[index]
+    runs = con.execute(
+        """SELECT kind, raw_count, listing_count, reject_count,
+                  (SELECT count(*) FROM raw_listings r WHERE r.run_id = runs.run_id) FROM runs ORDER BY kind"""
+    ).fetchall()
     con.close()
-    assert raw == listings + rejects == stored_raw
+    assert [row[0] for row in runs] == ["demo", "ingest"]  # two directories crawled, one file handed over
+    for _, raw, listings, rejects, stored in runs:
+        assert raw == listings + rejects == stored
+
+
+def test_free_text_schedules_of_the_handed_over_file_are_read(demo: tuple[Path, Path, str]) -> None:
+    warehouse, _, _ = demo
+    con = duckdb.connect(str(warehouse), read_only=True)
+    rows = con.execute(
+        """SELECT l.source_id, s.rrule, s.opens_at::VARCHAR, s.closes_at::VARCHAR, s.timezone
+           FROM listings l LEFT JOIN listing_schedules s USING (listing_id)
+           WHERE l.source = 'harbor_helpline' ORDER BY l.source_id"""
+    ).fetchall()
+    con.close()
+    assert rows == [
+        ("HH-1", "FREQ=WEEKLY;BYDAY=MO", "18:00:00", "19:00:00", "America/Los_Angeles"),
+        ("HH-2", "FREQ=WEEKLY;BYDAY=FR", "15:00:00", "16:30:00", "America/Los_Angeles"),
+        ("HH-3", "FREQ=WEEKLY;BYDAY=TH", "13:00:00", "14:30:00", "America/Los_Angeles"),
+        ("HH-4", "FREQ=MONTHLY;BYDAY=1TU,3TU", "19:00:00", None, "America/Los_Angeles"),
+        ("HH-5", "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE", "12:00:00", "13:00:00", "America/Los_Angeles"),
+        ("HH-6", None, None, None, None),  # "Call for times": no schedule, never a guessed one
+    ]
 
 
 def test_public_exports_hold_no_passwords_or_personal_contacts(demo: tuple[Path, Path, str]) -> None:
     _, exports, _ = demo
     text = (exports / "groups.csv").read_text()
-    assert "pwd=" not in text and "SecretPass" not in text
+    for secret in ("pwd=", "SecretPass", "HelplineSecret", "7319"):
+        assert secret not in text
     assert "jordan" not in text.casefold()
     assert "<p>" not in text
     assert (exports / "groups.parquet").stat().st_size > 0

@@ -294,3 +294,24 @@ def test_who_what_how_much_from_the_words() -> None:
     assert {a.value for a in result.audiences} == {"family", "spanish_speakers"}
     assert (result.language, result.cost, result.led_by, result.registration) == ("es", "free", "professional",
                                                                                   "required")  # fmt: skip
+
+
+def test_north_american_fast_path_agrees_with_phonenumbers() -> None:
+    import random
+
+    import phonenumbers
+
+    from pipeline.contacts import ContactError, parse_phone
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        digits = f"{rng.randint(200, 999)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        raw = rng.choice([f"({digits[:3]}) {digits[3:6]}-{digits[6:]}", f"{digits[:3]}.{digits[3:6]}.{digits[6:]}",
+                          f"+1 {digits}"])  # fmt: skip
+        number = phonenumbers.parse(raw, "US")
+        expected = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if not phonenumbers.is_valid_number(number):
+            with pytest.raises(ContactError):
+                parse_phone(raw, "US")
+        else:
+            assert parse_phone(raw, "US") == expected, raw

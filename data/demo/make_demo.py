@@ -131,6 +131,28 @@ def lakeshore() -> list[dict[str, object]]:
     return meetings
 
 
+def harbor_helpline() -> list[dict[str, object]]:
+    """Harbor County Helpline: hands over a RawListing file instead of publishing a feed. Its schedules are words,
+    its addresses one line, its phones dashed; three of its groups are also listed by the directories above."""
+    return [
+        {"source_id": "HH-1", "name": "Anxiety Peer Circle", "schedule_text": "Mondays 6-7pm",
+         "address": "200 Commercial St NE, Riverton, OR 97301", "phone": "503-555-0111",
+         "description": "Peer-led. No registration needed."},
+        {"source_id": "HH-2", "name": "Hearing Voices", "schedule_text": "Fridays, 3:00–4:30 p.m.",
+         "address": "200 Commercial Street Northeast, Riverton, OR 97301", "phone": "503-555-0115"},
+        {"source_id": "HH-3", "name": "Grief & Loss Group", "schedule_text": "Thursdays 1-2:30pm (except holidays)",
+         "address": "415 Alder St., Riverton, OR 97301", "phone": "503-555-0112"},
+        {"source_id": "HH-4", "name": "Evening Depression Group", "schedule_text": "1st & 3rd Tuesdays 7pm PT",
+         "address": "1780 Cedar Ave Ste 4, Riverton, OR 97302", "phone": "503-555-0121",
+         "description": "Facilitated by a licensed clinical social worker. Free. Call to register."},
+        {"source_id": "HH-5", "name": "Caregivers Circle (online)", "schedule_text": "Every other Wednesday 12-1",
+         "conference_url": "https://zoom.example.org/j/5550123409?pwd=HelplineSecret", "region": "OR",
+         "description": "For family members and carers. Password: 7319"},
+        {"source_id": "HH-6", "name": "Peer Drop-In Line", "schedule_text": "Call for times",
+         "phone": "541-555-0122", "region": "OR"},
+    ]  # fmt: skip
+
+
 def write_site(path: Path, meetings: list[dict[str, object]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(meetings, indent=1, ensure_ascii=False) + "\n")
@@ -145,6 +167,8 @@ def truth_rows() -> list[tuple[str, str, str]]:
         rows.append(("lakeshore_mood", str(number), key))
     rows.append(("lakeshore_mood", "901", "l901"))
     rows.append(("lakeshore_mood", "902", "l902"))
+    helpline_truth = {"HH-1": "g03", "HH-2": "g07", "HH-3": "g04", "HH-4": "h04", "HH-5": "h05", "HH-6": "h06"}
+    rows.extend(("harbor_helpline", source_id, key) for source_id, key in helpline_truth.items())
     return rows
 
 
@@ -152,6 +176,9 @@ def main() -> None:
     write_site(SITES / "riverside" / "wp-json" / "tsml" / "meetings.json", riverside())
     write_site(SITES / "lakeshore" / "meetings.json", lakeshore())
     (SITES / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    handover = HERE / "handover" / "harbor_helpline.jsonl"
+    handover.parent.mkdir(parents=True, exist_ok=True)
+    handover.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in harbor_helpline()))
     with (HERE / "truth.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["source", "source_id", "group_key"])
