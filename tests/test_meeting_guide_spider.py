@@ -205,3 +205,36 @@ def test_robots_txt_is_obeyed(fixture_site: str, tmp_path: Path) -> None:
     outcome = crawl_feed(f"{fixture_site}/private/feed.json", tmp_path / "out.jsonl")
     assert outcome.stats.get("item_scraped_count", 0) == 0
     assert outcome.stats["robotstxt/forbidden"] == 1
+
+
+def test_feed_is_discovered_from_a_home_page_link(fixture_site: str, tmp_path: Path) -> None:
+    outcome = crawl_feed(f"{fixture_site}/meeting_guide/site/", tmp_path / "out.jsonl")
+    assert outcome.status == "ok"
+    assert outcome.stats["item_scraped_count"] == 10
+    assert outcome.stats["peergroups/meeting_guide/feed_discovered"] == 1
+
+
+def test_feed_is_found_at_the_plugin_endpoint_when_the_page_names_none(fixture_site: str, tmp_path: Path) -> None:
+    outcome = crawl_feed(f"{fixture_site}/meeting_guide/guess/", tmp_path / "out.jsonl")
+    assert outcome.status == "ok"
+    assert outcome.stats["item_scraped_count"] == 10
+    assert outcome.stats["peergroups/meeting_guide/endpoint_guess"] == 1
+
+
+def test_tsml_spreadsheet_template_parses_whole(fixture_site: str, tmp_path: Path) -> None:
+    """The plugin's real CSV import template: "6:00 PM" times, day names, type names instead of codes."""
+    out = tmp_path / "template.jsonl"
+    outcome = crawl_feed(f"{fixture_site}/meeting_guide/tsml_import_template.csv", out, source="template")
+    items = read_jsonl(out)
+    assert (outcome.status, len(items)) == ("ok", 36)
+    first = items[0]
+    assert (first["source_id"], first["name"], first["address"]) == (
+        "after-work-topic-meeting", "After Work Topic Meeting", "2634 Union Ave, San Jose, CA 95124, USA",
+    )  # fmt: skip
+    assert first["types"] == ["O", "X"]  # "Open, Wheelchair Access" as codes
+    assert items[2]["types"] == ["C", "W"]
+    batch = normalise_batch("template", items)
+    assert (len(batch.listings), len(batch.rejects)) == (36, 0)
+    assert all(len(listing.schedules) == 1 for listing in batch.listings)
+    assert batch.listings[0].schedules[0].opens_at.strftime("%H:%M") == "18:00"  # type: ignore[union-attr]
+    assert {a.value for a in batch.listings[2].audiences} == {"women"}
