@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.prefect_env import configure_prefect
+from flows.registry import PLATFORM_SPIDERS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
@@ -68,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     crawl = commands.add_parser("crawl", help="crawl one feed ad hoc into RawListing JSON lines")
     _add_warehouse(crawl, "; not used: crawl writes only --out")
-    crawl.add_argument("--platform", required=True, choices=["meeting_guide"], help="the feed's publishing platform")
+    crawl.add_argument(
+        "--platform", required=True, choices=sorted(PLATFORM_SPIDERS), help="the directory's publishing platform"
+    )
     crawl.add_argument("--url", required=True, help="the feed's URL")
     crawl.add_argument("--out", required=True, type=Path, metavar="FILE.jsonl", help="where to write the listings")
     crawl.add_argument("--source", metavar="NAME", help="source name to stamp on the listings (default: from URL)")
@@ -179,7 +182,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
     from flows.crawl import crawl
-    from flows.registry import PLATFORM_SPIDERS
 
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:

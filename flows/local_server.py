@@ -1,8 +1,9 @@
 """A static HTTP server on 127.0.0.1 for the demo directories (and the tests' fixture sites).
 
 `http.server`'s default listen backlog of 5 drops connections under a crawl, so the queue is raised. A path
-without an extension is served from `<path>.json` when that file exists, so a fixture can stand at a real feed's
-address (`/wp-json/tsml/meetings`).
+without an extension is served from `<path>.json` when that file exists, and a folder from its `index.json`, so a
+fixture can stand at a real feed's address (`/wp-json/tsml/meetings`, `client_interface/json/?switcher=...`; the
+query string is ignored).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class StaticHandler(SimpleHTTPRequestHandler):
         candidate = Path(local + ".json")
         if not Path(local).exists() and candidate.is_file():
             return str(candidate)
+        index = Path(local) / "index.json"
+        if Path(local).is_dir() and index.is_file():
+            return str(index)  # an API answering at a folder URL ("client_interface/json/?switcher=...")
         return local
 
     def log_message(self, format: str, *args: Any) -> None:
