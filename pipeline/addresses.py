@@ -46,9 +46,59 @@ def _word(value: str) -> str:
     return re.sub(r"[.,#]", "", value).strip().upper()
 
 
+# The common, unambiguous shape: "415 N Alder Street, Suite 4, Riverton, OR 97301". Read directly (a CRF tagging
+# costs ~0.2 ms, and most directory addresses look like this); anything else goes to usaddress. A test holds the
+# two to the same answer on every address in the fixtures.
+_SIMPLE_TYPES = (
+    "street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|court|ct|place|pl|parkway|pkwy|highway|hwy"
+    "|circle|cir|terrace|ter|square|sq|trail|trl"
+)
+_DIRECTIONS = "n|s|e|w|ne|nw|se|sw|north|south|east|west|northeast|northwest|southeast|southwest"
+_SIMPLE_ADDRESS = re.compile(
+    rf"^(?P<number>\d+[a-z]?)\s+(?:(?P<predir>{_DIRECTIONS})\.?\s+)?"
+    rf"(?P<name>[a-z][a-z0-9']*(?:\s+[a-z0-9'][a-z0-9']*)*?)\s+(?P<type>{_SIMPLE_TYPES})\.?"
+    rf"(?:\s+(?P<postdir>n|s|e|w|ne|nw|se|sw)\.?)?"
+    r"(?:,?\s+(?P<unit>(?:suite|ste|room|rm|unit|apt|floor|fl)\.?\s*#?\s*[a-z0-9-]+|#\s*[a-z0-9-]+))?"
+    r",\s*(?P<city>[a-z][a-z .'-]*?),\s*(?P<state>[a-z]{2})\.?\s+(?P<zip>\d{5})(?:-\d{4})?"
+    r"(?:,\s*(?:usa|us|united states))?\s*$",
+    re.IGNORECASE,
+)
+
+
 @lru_cache(maxsize=65536)
 def parse_us_address(line: str) -> ParsedAddress | None:
     """Components of a one-line US address; None when it has no street number and street (a PO box, a city)."""
+    simple = _parse_simple(line)
+    return simple if simple is not None else parse_with_usaddress(line)
+
+
+def _parse_simple(line: str) -> ParsedAddress | None:
+    match = _SIMPLE_ADDRESS.match(line.strip())
+    if not match or us_state_code(match["state"]) is None:
+        return None
+    pieces = [_word(match["number"])]
+    if match["predir"]:
+        direction = _word(match["predir"])
+        pieces.append(_LONG_DIRECTIONS.get(direction, direction))
+    pieces.append(_word(match["name"]))
+    kind = _word(match["type"])
+    pieces.append(STREET_TYPE_ABBREVIATIONS.get(kind, kind))
+    if match["postdir"]:
+        direction = _word(match["postdir"])
+        pieces.append(_LONG_DIRECTIONS.get(direction, direction))
+    unit = " ".join(match["unit"].split()) if match["unit"] else None
+    return ParsedAddress(
+        street=" ".join(pieces),
+        unit=unit,
+        city=match["city"].strip(),
+        region=us_state_code(match["state"]),
+        postal_code=match["zip"],
+        venue=None,
+    )
+
+
+def parse_with_usaddress(line: str) -> ParsedAddress | None:
+    """The general case: usaddress's CRF model labels each token."""
     try:
         tagged, _ = usaddress.tag(line)
     except usaddress.RepeatedLabelError as error:

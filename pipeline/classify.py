@@ -159,8 +159,15 @@ def classify_topics(*texts: str | None) -> list[Topic]:
     return found
 
 
+# One pass over the text says whether any audience is named at all; most listings name none, and then the ten
+# patterns below are not run one by one.
+_ANY_AUDIENCE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in AUDIENCE_PATTERNS.values()))
+
+
 def classify_audiences(*texts: str | None) -> list[Audience]:
     joined = _folded(*texts)
+    if not _ANY_AUDIENCE.search(joined) and not _PARENTS_OF.search(joined):
+        return []
     family = bool(_PARENTS_OF.search(joined))
     joined = _PARENTS_OF.sub(" family ", joined)
     found = [audience for audience, pattern in AUDIENCE_PATTERNS.items() if pattern.search(joined)]
