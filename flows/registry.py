@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 # Platform name → the base spider that reads it.
-PLATFORM_SPIDERS: dict[str, str] = {"meeting_guide": "meeting_guide", "bmlt": "bmlt"}
+PLATFORM_SPIDERS: dict[str, str] = {"meeting_guide": "meeting_guide", "bmlt": "bmlt", "hsds": "hsds"}
 
 # Registry keys that override Scrapy settings for one source.
 POLITENESS_SETTINGS: dict[str, str] = {

@@ -8,7 +8,7 @@ never guessed.
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from typing import Any
 
 from pydantic import ValidationError
@@ -145,16 +145,44 @@ def parse_schedule(raw: RawSchedule, default_timezone: str | None = None) -> lis
         raise ScheduleError(str(error.errors()[0]["msg"])) from error
 
 
+# RRULE parts a `Schedule` cannot hold. Dropping one would publish a broader rule than the source's ("Thursdays"
+# for "Thursdays in weeks 41 and 42"), so a rule that uses one is not read; its text is kept.
+UNSUPPORTED_RULE_PARTS = ("bymonthday", "byweekno", "byyearday", "bymonth", "bysetpos", "count")
+
+
 def _from_rrule_fields(raw: RawSchedule, timezone: str | None) -> Schedule:
+    extra = raw.model_extra or {}
+    used = [part for part in UNSUPPORTED_RULE_PARTS if extra.get(part) not in (None, "", [], 0, "0")]
+    if used:
+        raise ScheduleError(f"a rule with {', '.join(used)} cannot be represented without changing its meaning")
     byday = raw.byday.split(",") if isinstance(raw.byday, str) else list(raw.byday or [])
     try:
         return Schedule(
             freq=Freq((raw.freq or "WEEKLY").strip().upper()),
             interval=int(raw.interval or 1),
             byday=tuple(code.strip().upper() for code in byday if code.strip()),
-            opens_at=parse_time(raw.opens_at or raw.time),
-            closes_at=parse_time(raw.closes_at or raw.end_time),
+            opens_at=parse_time(_local_time(raw.opens_at or raw.time)),
+            closes_at=parse_time(_local_time(raw.closes_at or raw.end_time)),
             timezone=timezone,
+            notes=raw.text or None,
+            valid_from=_date(extra.get("valid_from") or extra.get("dtstart")),
+            valid_to=_date(extra.get("valid_to") or extra.get("until")),
         )
     except (ValueError, ValidationError) as error:
         raise ScheduleError(f"not a recurrence rule: {error}") from error
+
+
+def _local_time(value: str | None) -> str | None:
+    """HSDS writes "09:00:00Z" or "09:00:00+01:00" for wall-clock times; the zone comes from the place."""
+    if not value:
+        return value
+    return re.sub(r"(?:Z|[+-]\d{2}:?\d{2})$", "", str(value).strip())
+
+
+def _date(value: object) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as error:
+        raise ScheduleError(f"not a date: {value!r}") from error

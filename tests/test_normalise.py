@@ -315,3 +315,17 @@ def test_north_american_fast_path_agrees_with_phonenumbers() -> None:
                 parse_phone(raw, "US")
         else:
             assert parse_phone(raw, "US") == expected, raw
+
+
+def test_rrule_fields_with_validity_and_wall_clock_times() -> None:
+    result = listing(schedules=[{"freq": "MONTHLY", "byday": "1SA", "opens_at": "10:00:00Z", "closes_at": "12:00:00Z",
+                                 "valid_from": "2026-01-01", "until": "2026-12-31", "text": "First Saturdays"}])  # fmt: skip
+    (schedule,) = result.schedules
+    assert (schedule.rrule(), schedule.opens_at, schedule.closes_at) == ("FREQ=MONTHLY;BYDAY=1SA", time(10), time(12))
+    assert (str(schedule.valid_from), str(schedule.valid_to), schedule.notes) == ("2026-01-01", "2026-12-31",
+                                                                                 "First Saturdays")  # fmt: skip
+
+
+def test_a_rule_we_cannot_hold_is_not_widened() -> None:
+    result = listing(schedules=[{"freq": "WEEKLY", "byday": "TH,FR", "byweekno": "41,42", "opens_at": "09:00"}])
+    assert result.schedules == [] and "schedules/invalid" in result.field_issues
