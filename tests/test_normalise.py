@@ -318,8 +318,9 @@ def test_north_american_fast_path_agrees_with_phonenumbers() -> None:
 
 
 def test_rrule_fields_with_validity_and_wall_clock_times() -> None:
-    result = listing(schedules=[{"freq": "MONTHLY", "byday": "1SA", "opens_at": "10:00:00Z", "closes_at": "12:00:00Z",
-                                 "valid_from": "2026-01-01", "until": "2026-12-31", "text": "First Saturdays"}])  # fmt: skip
+    rule = {"freq": "MONTHLY", "byday": "1SA", "opens_at": "10:00:00Z", "closes_at": "12:00:00Z",
+            "valid_from": "2026-01-01", "until": "2026-12-31", "text": "First Saturdays"}  # fmt: skip
+    result = listing(schedules=[rule])
     (schedule,) = result.schedules
     assert (schedule.rrule(), schedule.opens_at, schedule.closes_at) == ("FREQ=MONTHLY;BYDAY=1SA", time(10), time(12))
     assert (str(schedule.valid_from), str(schedule.valid_to), schedule.notes) == ("2026-01-01", "2026-12-31",
