@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--url", required=True, help="the feed's URL")
     crawl.add_argument("--out", required=True, type=Path, metavar="FILE.jsonl", help="where to write the listings")
     crawl.add_argument("--source", metavar="NAME", help="source name to stamp on the listings (default: from URL)")
+    crawl.add_argument(
+        "--follow", metavar="SELECTOR", help="CSS selector of links to follow (jsonld: list → detail pages)"
+    )
 
     ingest = commands.add_parser("ingest", help="validate, load and dedupe raw listings from a JSON lines file")
     _add_warehouse(ingest)
@@ -190,7 +193,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out} is a directory; give a file name such as {args.out / 'feed.jsonl'}")
     source = args.source or parts.netloc.replace(".", "_").replace(":", "_")
     print(f"crawling {args.url} as source {source!r} ...", file=sys.stderr)
-    outcome = crawl(PLATFORM_SPIDERS[args.platform], {"url": args.url, "source": source}, args.out)
+    arguments = {"url": args.url, "source": source, **({"follow": args.follow} if args.follow else {})}
+    outcome = crawl(PLATFORM_SPIDERS[args.platform], arguments, args.out)
     items = outcome.stats.get("item_scraped_count", 0)
     if outcome.status == "failed":
         print(f"peergroups: crawl failed: {outcome.error} (log: {args.out}.log)", file=sys.stderr)

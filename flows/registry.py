@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 # Platform name → the base spider that reads it.
-PLATFORM_SPIDERS: dict[str, str] = {"meeting_guide": "meeting_guide", "bmlt": "bmlt", "hsds": "hsds"}
+PLATFORM_SPIDERS: dict[str, str] = {
+    "meeting_guide": "meeting_guide",
+    "bmlt": "bmlt",
+    "hsds": "hsds",
+    "events_calendar": "events_calendar",
+    "jsonld": "jsonld",
+}
 
 # Registry keys that override Scrapy settings for one source.
 POLITENESS_SETTINGS: dict[str, str] = {
@@ -35,6 +41,7 @@ class Source:
     audiences: tuple[str, ...] = ()
     floor: int = 0
     homepage: str | None = None
+    follow: str | None = None  # CSS selector of links to follow (list pages → detail pages), where a platform reads it
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -49,11 +56,13 @@ class Source:
             arguments["topics"] = ",".join(self.topics)
         if self.audiences:
             arguments["audiences"] = ",".join(self.audiences)
+        if self.follow:
+            arguments["follow"] = self.follow
         return arguments
 
 
 KNOWN_KEYS = {"name", "platform", "urls", "url", "title", "spider", "country", "topics", "audiences", "floor",
-              "homepage", *POLITENESS_SETTINGS}  # fmt: skip
+              "homepage", "follow", *POLITENESS_SETTINGS}  # fmt: skip
 
 
 def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> list[Source]:
@@ -110,6 +119,7 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
                 audiences=tuple(_strings(entry.get("audiences", []), f"{label}: `audiences`")),
                 floor=floor,
                 homepage=entry.get("homepage"),
+                follow=entry.get("follow"),
                 settings={POLITENESS_SETTINGS[key]: entry[key] for key in POLITENESS_SETTINGS if key in entry},
             )
         )

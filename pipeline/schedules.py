@@ -164,12 +164,20 @@ def _from_rrule_fields(raw: RawSchedule, timezone: str | None) -> Schedule:
             opens_at=parse_time(_local_time(raw.opens_at or raw.time)),
             closes_at=parse_time(_local_time(raw.closes_at or raw.end_time)),
             timezone=timezone,
-            notes=raw.text or None,
-            valid_from=_date(extra.get("valid_from") or extra.get("dtstart")),
-            valid_to=_date(extra.get("valid_to") or extra.get("until")),
+            notes=_rule_notes(raw.text, extra.get("except_dates")),
+            # Not `start_date`: calendars fill it with the next occurrence, not the day the group began.
+            valid_from=_date(extra.get("valid_from")),
+            valid_to=_date(extra.get("valid_to") or extra.get("until") or extra.get("end_date")),
         )
     except (ValueError, ValidationError) as error:
         raise ScheduleError(f"not a recurrence rule: {error}") from error
+
+
+def _rule_notes(text: str | None, except_dates: object) -> str | None:
+    """The rule's words, and the dates it skips ("except 2026-01-19"), so an exception is not lost."""
+    skipped = [str(day)[:10] for day in except_dates] if isinstance(except_dates, list) else []
+    parts = [part for part in (text, f"except {', '.join(skipped)}" if skipped else None) if part]
+    return "; ".join(parts) or None
 
 
 def _local_time(value: str | None) -> str | None:

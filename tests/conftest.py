@@ -23,7 +23,7 @@ class FixtureHandler(StaticHandler):
     """Static fixtures, plus fault routes: `/_status/<code>` answers that status, `/_slow/<s>` waits first."""
 
     def do_GET(self) -> None:
-        parts = self.path.strip("/").split("/")
+        parts = self.path.split("?", 1)[0].strip("/").split("/")
         if len(parts) >= 2 and parts[0] == "_status":
             code = int(parts[1])
             body = json.dumps({"error": f"fixture answered {code}"}).encode()

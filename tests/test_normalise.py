@@ -330,3 +330,11 @@ def test_rrule_fields_with_validity_and_wall_clock_times() -> None:
 def test_a_rule_we_cannot_hold_is_not_widened() -> None:
     result = listing(schedules=[{"freq": "WEEKLY", "byday": "TH,FR", "byweekno": "41,42", "opens_at": "09:00"}])
     assert result.schedules == [] and "schedules/invalid" in result.field_issues
+
+
+def test_calendar_exceptions_and_end_dates_are_kept_on_the_rule() -> None:
+    rule = {"freq": "WEEKLY", "byday": "TU", "opens_at": "18:30", "except_dates": ["2026-12-22", "2026-12-29"],
+            "end_date": "2027-06-30", "start_date": "2026-11-24"}  # fmt: skip
+    (schedule,) = listing(schedules=[rule]).schedules
+    assert schedule.notes == "except 2026-12-22, 2026-12-29"
+    assert (schedule.valid_from, str(schedule.valid_to)) == (None, "2027-06-30")
