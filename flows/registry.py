@@ -14,6 +14,7 @@ PLATFORM_SPIDERS: dict[str, str] = {
     "hsds": "hsds",
     "events_calendar": "events_calendar",
     "jsonld": "jsonld",
+    "ical": "ical",
 }
 
 # Registry keys that override Scrapy settings for one source.

@@ -368,6 +368,8 @@ def _status_word(word: str, issues: _Issues) -> Status | None:
         return Status(key)
     if key in ("closed", "defunct", "cancelled", "canceled"):
         return Status.INACTIVE
+    if key in ("confirmed", "tentative", "publish", "published", "open"):  # iCalendar, WordPress: it goes ahead
+        return Status.ACTIVE
     issues.add("status/invalid")
     issues.raw["status"] = word
     return None
