@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ PLATFORM_SPIDERS: dict[str, str] = {
     "events_calendar": "events_calendar",
     "jsonld": "jsonld",
     "ical": "ical",
+    "html_directory": "html_directory",
+    "finder": "finder",
 }
 
 # Registry keys that override Scrapy settings for one source.
@@ -42,7 +45,8 @@ class Source:
     audiences: tuple[str, ...] = ()
     floor: int = 0
     homepage: str | None = None
-    follow: str | None = None  # CSS selector of links to follow (list pages → detail pages), where a platform reads it
+    follow: str | None = None  # CSS selector of links a platform follows (jsonld: detail pages; html: more list pages)
+    arguments: dict[str, str] = field(default_factory=dict)  # the platform's own settings (selectors, ZIPs, ...)
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,11 +63,11 @@ class Source:
             arguments["audiences"] = ",".join(self.audiences)
         if self.follow:
             arguments["follow"] = self.follow
-        return arguments
+        return {**arguments, **self.arguments}
 
 
 KNOWN_KEYS = {"name", "platform", "urls", "url", "title", "spider", "country", "topics", "audiences", "floor",
-              "homepage", "follow", *POLITENESS_SETTINGS}  # fmt: skip
+              "homepage", "follow", "arguments", *POLITENESS_SETTINGS}  # fmt: skip
 
 
 def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> list[Source]:
@@ -121,10 +125,27 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
                 floor=floor,
                 homepage=entry.get("homepage"),
                 follow=entry.get("follow"),
+                arguments=_spider_arguments(entry.get("arguments", {}), label),
                 settings={POLITENESS_SETTINGS[key]: entry[key] for key in POLITENESS_SETTINGS if key in entry},
             )
         )
     return sources
+
+
+def _spider_arguments(table: object, label: str) -> dict[str, str]:
+    """A source's `arguments` table as spider arguments: strings as they are, lists of strings comma-joined,
+    tables and other values as JSON (the platforms read `selectors`, `fields`, `params` as JSON)."""
+    if not isinstance(table, dict):
+        raise RegistryError(f"{label}: `arguments` must be a table")
+    arguments = {}
+    for key, value in table.items():
+        if isinstance(value, str):
+            arguments[key] = value
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            arguments[key] = ",".join(value)
+        else:
+            arguments[key] = json.dumps(value)
+    return arguments
 
 
 def _strings(value: object, what: str) -> list[str]:
