@@ -18,6 +18,7 @@ PLATFORM_SPIDERS: dict[str, str] = {
     "ical": "ical",
     "html_directory": "html_directory",
     "finder": "finder",
+    "wordpress": "wordpress",
 }
 
 # Registry keys that override Scrapy settings for one source.

@@ -40,3 +40,13 @@ def test_every_platform_has_a_spider(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "spiders.settings")
     known = set(SpiderLoader.from_settings(get_project_settings()).list())
     assert set(PLATFORM_SPIDERS.values()) <= known
+
+
+def test_the_registry_of_real_directories_loads() -> None:
+    from tests.conftest import PROJECT_ROOT
+
+    sources = {source.name: source for source in load_registry(PROJECT_ROOT / "data" / "sources.toml")}
+    assert {"nami_affiliates", "dbsa_groups"} <= set(sources)
+    assert len(sources["dbsa_groups"].urls) == 51  # one page per state and DC
+    assert json.loads(sources["dbsa_groups"].spider_arguments()["fields"])["name"] == ".groupInfo__name"
+    assert all(source.floor > 0 and source.settings.get("DOWNLOAD_DELAY", 1) >= 1 for source in sources.values())
