@@ -36,8 +36,8 @@ def progress(message: str) -> None:
 
 
 @task(retries=1, retry_delay_seconds=3, cache_policy=NO_CACHE, task_run_name="crawl-{source.name}")
-def crawl_task(source: Source, raw_dir: Path, extra_settings: dict[str, Any]) -> CrawlOutcome:
-    outcome = crawl_source(source, raw_dir / f"{source.name}.jsonl", extra_settings)
+def crawl_task(source: Source, raw_dir: Path, extra_settings: dict[str, Any], cache_dir: Path) -> CrawlOutcome:
+    outcome = crawl_source(source, raw_dir / f"{source.name}.jsonl", extra_settings, cache_dir)
     if outcome.status == "failed" and outcome.retryable:
         raise SourceCrawlFailed(outcome)
     return outcome
@@ -85,7 +85,8 @@ def build_flow(
     run_id = new_run_id()
     raw_dir = raw_root / run_id
     progress(f"run {run_id}: crawling {len(sources)} source(s) into {raw_dir}")
-    futures = {crawl_task.submit(source, raw_dir, extra_settings or {}): source for source in sources}
+    cache_dir = warehouse.parent / "cache" / "http"
+    futures = {crawl_task.submit(source, raw_dir, extra_settings or {}, cache_dir): source for source in sources}
     outcomes: dict[str, CrawlOutcome] = {}
     for future in as_completed(list(futures)):
         source = futures[future]

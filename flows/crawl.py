@@ -91,8 +91,12 @@ def judge(source: str, out: Path, stats: dict[str, Any], duration: float) -> Cra
     return CrawlOutcome(source, "ok", out, None, duration, stats)
 
 
-def crawl_source(source: Source, out: Path, extra_settings: dict[str, Any] | None = None) -> CrawlOutcome:
+def crawl_source(
+    source: Source, out: Path, extra_settings: dict[str, Any] | None = None, cache_dir: Path | None = None
+) -> CrawlOutcome:
     settings = {**source.settings, **(extra_settings or {})}
+    if cache_dir is not None:
+        settings |= {"HTTPCACHE_ENABLED": True, "HTTPCACHE_DIR": str((cache_dir / source.name).resolve())}
     outcome = crawl(source.spider_name, source.spider_arguments(), out, settings=settings, source=source.name)
     items = int(outcome.stats.get("item_scraped_count", 0))
     if outcome.status != "failed" and items < source.floor:

@@ -25,6 +25,13 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 DOWNLOAD_TIMEOUT = 60
 
+# Re-crawls ask "has it changed?" (If-Modified-Since / If-None-Match) instead of downloading every page again.
+# The cache lives beside the warehouse; `flows.crawl` turns it on with HTTPCACHE_DIR, so an ad hoc crawl from any
+# folder leaves no cache behind.
+HTTPCACHE_ENABLED = False
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_IGNORE_HTTP_CODES = [500, 502, 503, 504, 408, 429]
+
 ITEM_PIPELINES = {
     "spiders.pipelines.RawListingPipeline": 100,
 }

@@ -238,3 +238,24 @@ def test_tsml_spreadsheet_template_parses_whole(fixture_site: str, tmp_path: Pat
     assert all(len(listing.schedules) == 1 for listing in batch.listings)
     assert batch.listings[0].schedules[0].opens_at.strftime("%H:%M") == "18:00"  # type: ignore[union-attr]
     assert {a.value for a in batch.listings[2].audiences} == {"women"}
+
+
+def test_a_recrawl_asks_whether_the_feed_changed(fixture_site: str, tmp_path: Path) -> None:
+    from flows.crawl import crawl_source
+    from flows.registry import Source
+
+    source = Source("prairie_mood", "meeting_guide", (f"{fixture_site}/meeting_guide/tsml_feed.json",), country="US")
+    first = crawl_source(source, tmp_path / "1.jsonl", LOCAL, cache_dir=tmp_path / "cache")
+    second = crawl_source(source, tmp_path / "2.jsonl", LOCAL, cache_dir=tmp_path / "cache")
+    assert first.stats["item_scraped_count"] == second.stats["item_scraped_count"] == 10
+    assert first.stats.get("httpcache/store", 0) >= 1
+    # Served from the cache as still fresh, or after a 304 "not modified": either way not downloaded again.
+    assert second.stats.get("httpcache/hit", 0) + second.stats.get("httpcache/revalidate", 0) >= 1
+    assert second.stats.get("httpcache/miss", 0) == 0
+
+
+def test_the_crawler_stays_on_the_registered_site(fixture_site: str, tmp_path: Path) -> None:
+    """A home page whose feed link points at another site: the request is dropped, not sent."""
+    outcome = crawl_feed(f"{fixture_site}/meeting_guide/offsite/index.html", tmp_path / "out.jsonl")
+    assert outcome.stats["offsite/filtered"] == 1
+    assert outcome.stats.get("item_scraped_count", 0) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
@@ -48,6 +49,9 @@ class PlatformSpider(scrapy.Spider):
         if url:
             # Several URLs are separated by whitespace: a URL may contain commas but never spaces.
             self.start_urls = url.split() if isinstance(url, str) else list(url)
+        if not getattr(self, "allowed_domains", None):
+            # Stay on the registered sites: Scrapy's offsite middleware drops requests (and redirects) elsewhere.
+            self.allowed_domains = sorted({urlsplit(start).hostname for start in self.start_urls} - {None})
         self.source = source or self.source or self.name
         if country:
             self.country = country.upper()
