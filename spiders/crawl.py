@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     spider_args = dict(pair.partition("=")[::2] for pair in options.args)
 
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)  # logs to stderr, which the caller keeps beside the output
     crawler = process.create_crawler(spider_class)
     process.crawl(crawler, **spider_args)
     process.start()
