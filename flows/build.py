@@ -143,16 +143,27 @@ def report_markdown(report: dict[str, Any]) -> str:
         "| source | status | raw | listings | rejects | new groups | seconds | error |",
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
+    warnings = []
     for row in report["sources"]:
         lines.append(
             f"| {row['source']} | {row['status']} | {row['raw']} | {row['listings']} | {row['rejects']} | "
             f"{row['new_groups']} | {row['duration_s'] if row['duration_s'] is not None else ''} | "
             f"{(row['error'] or '').replace('|', '/')} |"
         )
+        for name, (before, now) in (row.get("missing_jumps") or {}).items():
+            warnings.append(
+                f"- {row['source']}: `{name}` missing in {now:.0%} of items (last healthy run {before:.0%})"
+            )
     totals = report["totals"]
     lines += [
         "",
         f"Totals: {totals['raw']} raw = {totals['listings']} listings + {totals['rejects']} rejects; "
         f"{totals['groups']} groups ({totals['new_groups']} new).",
     ]
+    if warnings:
+        lines += [
+            "",
+            "Fields missing far more often than in the source's last healthy run (a changed page?):",
+            *warnings,
+        ]
     return "\n".join(lines)

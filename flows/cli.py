@@ -285,15 +285,12 @@ def print_report(report: dict[str, Any]) -> None:
         if row["field_issues"]:
             issues = ", ".join(f"{name} {count}" for name, count in row["field_issues"].items())
             print(f"{'':24} field issues: {issues}")
-        missing = {
-            key.split("/")[2]: count
-            for key, count in (row.get("crawl_stats") or {}).items()
-            if key.startswith("peergroups/field/") and key.endswith("/missing")
-        }
-        if missing and row["raw"]:
-            # A page whose shape changed shows up here as a jump: compare with the source's earlier runs.
-            shares = ", ".join(f"{name} {count / row['raw']:.0%}" for name, count in sorted(missing.items()))
-            print(f"{'':24} missing in the crawl: {shares}")
+        if row.get("missing_jumps"):
+            # The page shape may have changed: these fields went missing far more often than last time.
+            jumps = ", ".join(
+                f"{name} {before:.0%} → {now:.0%}" for name, (before, now) in row["missing_jumps"].items()
+            )
+            print(f"{'':24} missing more often than in its last healthy run: {jumps}")
     totals = report["totals"]
     print(
         f"total: {totals['raw']} raw = {totals['listings']} listings + {totals['rejects']} rejects; "

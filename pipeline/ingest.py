@@ -159,6 +159,8 @@ def store_run(warehouse: Path, kind: str, batches: Sequence[SourceBatch], run_id
             new_by_source = _new_groups_by_source(con, new_group_ids)
             group_count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
             source_rows = [_source_row(batch, new_by_source.get(batch.source, 0)) for batch in batches]
+            for row in source_rows:
+                row["missing_jumps"] = _missing_jumps(con, row)
             failed = [row for row in source_rows if row["status"] == "failed"]
             status = "ok" if not failed else ("failed" if len(failed) == len(source_rows) else "partial")
             report = {
@@ -190,6 +192,41 @@ def _new_groups_by_source(con: Any, new_group_ids: set[str]) -> dict[str, int]:
         {"ids": sorted(new_group_ids)},
     ).fetchall()
     return dict(rows)
+
+
+# A field missing this much more often than in the source's last healthy run is flagged: the page shape changed.
+MISSING_JUMP = 0.25
+
+
+def missing_shares(stats: dict[str, Any], raw_count: int) -> dict[str, float]:
+    """field → share of the crawl's items that lacked it, from the spider's `peergroups/field/<f>/missing` stats."""
+    if not raw_count:
+        return {}
+    return {
+        key.split("/")[2]: count / raw_count
+        for key, count in stats.items()
+        if key.startswith("peergroups/field/") and key.endswith("/missing")
+    }
+
+
+def _missing_jumps(con: Any, row: dict[str, Any]) -> dict[str, list[float]]:
+    """Fields missing far more often than in this source's last healthy run: {field: [before, now]}."""
+    if row["status"] == "failed" or not row["raw"]:
+        return {}
+    previous = con.execute(
+        """SELECT crawl_stats, raw_count FROM run_sources
+           WHERE source = ? AND status = 'ok' AND raw_count > 0 ORDER BY run_id DESC LIMIT 1""",
+        [row["source"]],
+    ).fetchall()
+    if not previous:
+        return {}
+    before = missing_shares(json.loads(previous[0][0] or "{}"), previous[0][1])
+    now = missing_shares(row["crawl_stats"], row["raw"])
+    return {
+        field: [round(before.get(field, 0.0), 2), round(share, 2)]
+        for field, share in sorted(now.items())
+        if share - before.get(field, 0.0) >= MISSING_JUMP
+    }
 
 
 def _source_row(batch: SourceBatch, new_groups: int) -> dict[str, Any]:

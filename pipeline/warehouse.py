@@ -446,7 +446,9 @@ def record_run_end(
                                               $new_groups, $duration_s, $crawl_stats, $field_issues)""",
             {
                 "run_id": run_id,
-                **row,
+                **{key: row.get(key) for key in ("source", "status", "error", "raw", "listings", "rejects")},
+                "new_groups": row.get("new_groups"),
+                "duration_s": row.get("duration_s"),
                 "crawl_stats": json.dumps(row.get("crawl_stats") or {}, default=str),
                 "field_issues": json.dumps(row.get("field_issues") or {}),
             },

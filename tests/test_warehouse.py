@@ -241,3 +241,15 @@ def test_a_handover_file_with_several_sources_reports_each(tmp_path: Path) -> No
     ).fetchone()[0]  # type: ignore[index]
     con.close()
     assert orphans == 0
+
+
+def test_a_field_that_suddenly_goes_missing_is_flagged(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    healthy = normalise_batch("riverside", RECORDS)
+    healthy.crawl_stats = {"peergroups/field/phone/missing": 0, "peergroups/field/email/missing": 4}
+    first = store_run(warehouse, "test", [healthy])
+    assert first["sources"][0]["missing_jumps"] == {}  # nothing to compare with yet
+    changed = normalise_batch("riverside", RECORDS)
+    changed.crawl_stats = {"peergroups/field/phone/missing": 4, "peergroups/field/email/missing": 4}
+    second = store_run(warehouse, "test", [changed])
+    assert second["sources"][0]["missing_jumps"] == {"phone": [0.0, 1.0]}
