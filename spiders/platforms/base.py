@@ -6,6 +6,7 @@ arguments `-a url=... -a source=... -a country=US -a topics=depression,bipolar`)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -23,6 +24,16 @@ def split_arg(value: str | Iterable[str] | None) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return [str(part).strip() for part in value if str(part).strip()]
+
+
+def json_argument(value: str | dict[str, Any] | None, what: str) -> dict[str, Any]:
+    """A spider argument that is a JSON object (selectors, field maps): the registry passes tables as JSON."""
+    if value is None or isinstance(value, dict):
+        return dict(value or {})
+    parsed = json.loads(value)
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{what} must be a JSON object, not {value!r}")
+    return parsed
 
 
 class PlatformSpider(scrapy.Spider):
@@ -85,6 +96,16 @@ class PlatformSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"peergroups/source_error/{kind}")
         self.crawler.stats.set_value("peergroups/source_error_message", message)
         self.logger.error(message)
+
+    def report_if_nothing(self, message: str) -> None:
+        """At close: a crawl that yielded nothing and reported no other error failed with `no_listings`."""
+        assert self.crawler.stats is not None
+        stats = self.crawler.stats
+        if stats.get_value("item_scraped_count", 0):
+            return
+        if any(key.startswith("peergroups/source_error/") for key in stats.get_stats()):
+            return
+        self.report_source_error("no_listings", message)
 
     def request_failed(self, failure: Failure) -> None:
         """Errback: an HTTP error status, a timeout or a refused connection on a source's own URL."""

@@ -32,19 +32,10 @@ from urllib.parse import quote
 import scrapy
 from scrapy.http import JsonRequest, Response
 
-from spiders.platforms.base import PlatformSpider, split_arg
+from spiders.platforms.base import PlatformSpider, json_argument, split_arg
 
 DEFAULT_TEMPLATE = "{base}?zip={zip}&radius={radius}"
 _MISSING = object()
-
-
-def _json_object(value: str | dict[str, Any] | None, what: str) -> dict[str, Any]:
-    if value is None or isinstance(value, dict):
-        return dict(value or {})
-    parsed = json.loads(value)
-    if not isinstance(parsed, dict):
-        raise ValueError(f"{what} must be a JSON object, not {value!r}")
-    return parsed
 
 
 def dig(document: Any, path: str) -> Any:
@@ -91,9 +82,9 @@ class FinderSpider(PlatformSpider):
         self.radius = str(radius) if radius is not None else self.radius
         self.method = (method or self.method).upper()
         self.url_template = url_template or self.url_template
-        self.params = _json_object(params, "params") if params else dict(self.params)
+        self.params = json_argument(params, "params") if params else dict(self.params)
         self.results_path = results_path if results_path is not None else self.results_path
-        self.fields = _json_object(fields, "fields") if fields else dict(self.fields)
+        self.fields = json_argument(fields, "fields") if fields else dict(self.fields)
         self.id_key = id_key or self.id_key
         self.seen_ids: set[str] = set()
 
@@ -106,9 +97,15 @@ class FinderSpider(PlatformSpider):
         if problem:
             self.report_source_error("misconfigured", f"{self.source}: {problem}")
             return
+        order = 0
         for base in self.start_urls:
             for zip_code in self.zips:
-                yield self.search_request(base.rstrip("/"), zip_code)
+                request = self.search_request(base.rstrip("/"), zip_code)
+                # Searches run in the order given (Scrapy's queue is last-in-first-out otherwise), so a group found
+                # by several is credited to the first, the same on every crawl.
+                request.priority = -order
+                order += 1
+                yield request
 
     def config_problem(self) -> str | None:
         if not self.zips:
@@ -183,12 +180,7 @@ class FinderSpider(PlatformSpider):
 
     def closed(self, reason: str) -> None:
         assert self.crawler.stats is not None
-        stats = self.crawler.stats
-        if stats.get_value("item_scraped_count", 0):
-            return
-        if any(key.startswith("peergroups/source_error/") for key in stats.get_stats()):
-            return
-        searches = stats.get_value("peergroups/finder/searches", 0)
-        self.report_source_error(
-            "no_listings", f"no results at {self.results_path!r} in {searches} search(es) of {len(self.zips)} ZIP(s)"
+        searches = self.crawler.stats.get_value("peergroups/finder/searches", 0)
+        self.report_if_nothing(
+            f"no results at {self.results_path!r} in {searches} search(es) of {len(self.zips)} ZIP(s)"
         )

@@ -26,7 +26,6 @@ never the position. A block seen before (a regional chapter repeats on every sta
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -36,7 +35,7 @@ from parsel import Selector, SelectorList
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from spiders.platforms.base import PlatformSpider
+from spiders.platforms.base import PlatformSpider, json_argument
 
 DEFAULT_MAX_PAGES = 500
 # Fields that hold one value: the first match is taken, not all of them joined.
@@ -45,15 +44,6 @@ SINGLE_FIELDS = frozenset({"source_id", "email", "phone", "website", "conference
 URL_FIELDS = frozenset({"website", "conference_url"})
 LIST_FIELDS = frozenset({"topics", "audiences", "types"})
 _XPATH_STARTS = ("/", "./", "(")
-
-
-def _json_object(value: str | dict[str, Any] | None, what: str) -> dict[str, Any]:
-    if value is None or isinstance(value, dict):
-        return dict(value or {})
-    parsed = json.loads(value)
-    if not isinstance(parsed, dict):
-        raise ValueError(f"{what} must be a JSON object, not {value!r}")
-    return parsed
 
 
 def select(node: Selector | TextResponse, selector: str) -> SelectorList[Selector]:
@@ -152,13 +142,13 @@ class HtmlDirectorySpider(PlatformSpider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        bundle = _json_object(selectors, "selectors")
+        bundle = json_argument(selectors, "selectors")
         self.item = item or bundle.get("item") or self.item
-        self.fields = _json_object(fields, "fields") if fields else dict(bundle.get("fields") or self.fields)
+        self.fields = json_argument(fields, "fields") if fields else dict(bundle.get("fields") or self.fields)
         self.next_page = next_page or bundle.get("next_page") or self.next_page
         self.detail = detail or bundle.get("detail") or self.detail
         self.detail_fields = (
-            _json_object(detail_fields, "detail_fields")
+            json_argument(detail_fields, "detail_fields")
             if detail_fields
             else dict(bundle.get("detail_fields") or self.detail_fields)
         )
@@ -292,10 +282,5 @@ class HtmlDirectorySpider(PlatformSpider):
 
     def closed(self, reason: str) -> None:
         assert self.crawler.stats is not None
-        stats = self.crawler.stats
-        if stats.get_value("item_scraped_count", 0):
-            return
-        if any(key.startswith("peergroups/source_error/") for key in stats.get_stats()):
-            return
-        pages = stats.get_value("peergroups/html/pages", 0)
-        self.report_source_error("no_listings", f"no listing block matching {self.item!r} in {pages} page(s)")
+        pages = self.crawler.stats.get_value("peergroups/html/pages", 0)
+        self.report_if_nothing(f"no listing block matching {self.item!r} in {pages} page(s)")
