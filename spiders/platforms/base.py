@@ -97,6 +97,12 @@ class PlatformSpider(scrapy.Spider):
         self.crawler.stats.set_value("peergroups/source_error_message", message)
         self.logger.error(message)
 
+    def on_site(self, url: str) -> bool:
+        """Whether `url` is on one of the registered sites. Requests sent with `dont_filter=True` skip Scrapy's
+        offsite check, so spiders that need `dont_filter` ask this first."""
+        host = (urlsplit(url).hostname or "").casefold()
+        return any(host == domain or host.endswith("." + domain) for domain in self.allowed_domains)
+
     def report_if_nothing(self, message: str) -> None:
         """At close: a crawl that yielded nothing and reported no other error failed with `no_listings`."""
         assert self.crawler.stats is not None

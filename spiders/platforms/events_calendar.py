@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -186,6 +186,9 @@ class EventsCalendarSpider(PlatformSpider):
             elif site.pages >= self.max_pages:
                 self.logger.warning("stopped after %d pages (max_pages) at %s", site.pages, response.url)
                 self.stat("max_pages_reached")
+            elif not self.on_site(next_url):
+                self.logger.warning("next page %s is off the registered site; not followed", next_url)
+                self.stat("offsite_next_page")
             else:
                 yield self.page_request(next_url, site)
                 return
@@ -231,16 +234,34 @@ class EventsCalendarSpider(PlatformSpider):
                 singles.extend((first_position[id(occurrence)], occurrence) for occurrence in members)
                 continue
             self.stat("series")
-            item = self.series_item(members, rule, response)
-            results.append((_order(members[0], first_position[id(members[0])]), [m.event for m in members], item))
+            events = [member.event for member in members]
+            item = self._guarded(
+                lambda members=members, rule=rule: self.series_item(members, rule, response), events, response
+            )
+            results.append((_order(members[0], first_position[id(members[0])]), events, item))
         for position, occurrence in singles:
             if isinstance(occurrence.event, dict):
                 self.stat("single_events")
-            item = self.single_item(occurrence, position, response)
+            item = self._guarded(
+                lambda occurrence=occurrence, position=position: self.single_item(occurrence, position, response),
+                occurrence.event,
+                response,
+            )
             results.append((_order(occurrence, position), occurrence.event, item))
         results.sort(key=lambda result: result[0])
         for _, record, item in results:
             yield record, item
+
+    def _guarded(self, build: Callable[[], dict[str, Any]], record: Any, response: Response) -> dict[str, Any]:
+        """One event that cannot be read becomes a bare item (ingest rejects or keeps it), never lost with the rest."""
+        try:
+            return build()
+        except Exception as error:
+            self.stat("unreadable_events")
+            self.logger.warning("an event could not be read (%s); passed on raw", error)
+            first = record[0] if isinstance(record, list) and record else record
+            ident = first.get("id") if isinstance(first, dict) else None
+            return {**self.base_item(response), "source_id": f"event:{ident}", "raw": record}
 
     def series_item(self, members: list[Occurrence], rule: Rule, response: Response) -> dict[str, Any]:
         first = members[0]

@@ -111,9 +111,12 @@ def extract_fields(
 
 
 def stable_id(values: dict[str, Any], fallback: str) -> str:
-    """A hash of (name, address) — case and spacing ignored — so a block keeps its id wherever it appears."""
-    name, address = (collapse(str(values.get(key) or "")).casefold() for key in ("name", "address"))
-    basis = f"{name}\x1f{address}" if name or address else f"\x1e{collapse(fallback).casefold()}"
+    """A hash of (name, address, schedule words) — case and spacing ignored — so a block keeps its id wherever it
+    appears, and two groups of one name at one venue on different days stay two."""
+    name, address, when = (
+        collapse(str(values.get(key) or "")).casefold() for key in ("name", "address", "schedule_text")
+    )
+    basis = f"{name}\x1f{address}\x1f{when}" if name or address else f"\x1e{collapse(fallback).casefold()}"
     return "h" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
 
 

@@ -152,11 +152,16 @@ class JsonLdSpider(PlatformSpider):
             self.stat("nodes_skipped", skipped)
         urls = [str(node.get("url")) for node, _ in candidates if isinstance(node.get("url"), str)]
         for position, (node, parent) in enumerate(candidates):
-            item = (
-                self.event_item(node, parent, index, response)
-                if types_of(node) & EVENT_TYPES
-                else self.group_item(node, index, response)
-            )
+            try:
+                item = (
+                    self.event_item(node, parent, index, response)
+                    if types_of(node) & EVENT_TYPES
+                    else self.group_item(node, index, response)
+                )
+            except Exception as error:
+                self.stat("unreadable_nodes")
+                self.logger.warning("%s: a JSON-LD node could not be read (%s); passed on raw", response.url, error)
+                item = {**self.base_item(response), "raw": node}
             item["source_id"] = node_id(node, response.url, position, urls)
             if item["source_id"] in self.seen_ids:
                 self.stat("duplicates")  # the same node on a listing page and its detail page
@@ -480,10 +485,18 @@ def node_id(node: dict[str, Any], page_url: str, position: int, urls: list[str])
     as a directory grows); else the page URL and the node's position among the page's listings."""
     value = node.get("@id")
     if isinstance(value, str) and value.strip() and not value.startswith("_:"):
-        return urljoin(page_url, value.strip())
+        try:
+            return urljoin(page_url, value.strip())
+        except ValueError:
+            return value.strip()  # an @id that is not a URL is still the publisher's stable name for the node
     url = node.get("url")
     if isinstance(url, str) and url.strip() and urls.count(url) == 1:
-        return urljoin(page_url, url.strip())
+        try:
+            own = urljoin(page_url, url.strip())
+            if urlsplit(own).path.strip("/"):
+                return own  # a page of its own; a site's home page is shared by every node that points to it
+        except ValueError:
+            pass  # not a URL ("http://[bad"): fall back to the node's place on the page
     return f"{page_url}#{position}"
 
 

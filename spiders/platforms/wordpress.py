@@ -192,6 +192,10 @@ class WordPressSpider(PlatformSpider):
         if item["source_url"] == response.url:  # no `link`: nothing to enrich from
             yield from self.finish(item, post, response)
             return
+        if not self.on_site(item["source_url"]):
+            self.stat("offsite_profile")  # the profile lives on another site: keep the REST data only
+            yield from self.finish(item, post, response)
+            return
         yield scrapy.Request(
             item["source_url"],
             callback=self.parse_profile,
