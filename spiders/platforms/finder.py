@@ -87,6 +87,8 @@ class FinderSpider(PlatformSpider):
         self.fields = json_argument(fields, "fields") if fields else dict(self.fields)
         self.id_key = id_key or self.id_key
         self.seen_ids: set[str] = set()
+        self._answers: dict[int, tuple[Response | None, list[Any]]] = {}
+        self._expected = 0
 
     def stat(self, name: str, count: int = 1) -> None:
         assert self.crawler.stats is not None
@@ -97,15 +99,12 @@ class FinderSpider(PlatformSpider):
         if problem:
             self.report_source_error("misconfigured", f"{self.source}: {problem}")
             return
-        order = 0
-        for base in self.start_urls:
-            for zip_code in self.zips:
-                request = self.search_request(base.rstrip("/"), zip_code)
-                # Searches run in the order given (Scrapy's queue is last-in-first-out otherwise), so a group found
-                # by several is credited to the first, the same on every crawl.
-                request.priority = -order
-                order += 1
-                yield request
+        searches = [(base.rstrip("/"), zip_code) for base in self.start_urls for zip_code in self.zips]
+        self._expected = len(searches)
+        for order, (base, zip_code) in enumerate(searches):
+            request = self.search_request(base, zip_code)
+            request.meta["order"] = order
+            yield request
 
     def config_problem(self) -> str | None:
         if not self.zips:
@@ -124,50 +123,72 @@ class FinderSpider(PlatformSpider):
             # The ZIP stays a string (leading zeros); a whole-number radius is sent as a number.
             radius: str | int = int(self.radius) if self.radius.isdigit() else self.radius
             body = {"zip": zip_code, "radius": radius, **self.params}
-            return JsonRequest(url, data=body, method="POST", callback=self.parse_results, errback=self.request_failed,
+            return JsonRequest(url, data=body, method="POST", callback=self.parse_results, errback=self.search_failed,
                                meta=meta)  # fmt: skip
-        return JsonRequest(url, callback=self.parse_results, errback=self.request_failed, meta=meta)
+        return JsonRequest(url, callback=self.parse_results, errback=self.search_failed, meta=meta)
 
     def parse_results(self, response: Response) -> Iterator[dict[str, Any]]:
+        self._answers[response.meta.get("order", 0)] = (response, self.read_results(response))
+        yield from self._emit_when_complete()
+
+    def search_failed(self, failure: Any) -> Iterator[dict[str, Any]]:
+        self.request_failed(failure)
+        self._answers[failure.request.meta.get("order", 0)] = (None, [])
+        yield from self._emit_when_complete()
+
+    def read_results(self, response: Response) -> list[Any]:
         zip_code = response.meta.get("zip")
         try:
             document = json.loads(response.text)
         except (ValueError, AttributeError) as error:
             self.report_source_error("not_json", f"{response.url} (ZIP {zip_code}) is not a JSON answer ({error})")
-            return
+            return []
         results = dig(document, self.results_path)
         if results is _MISSING or results is None:
             self.stat("results_missing")  # some finders drop the key when nothing is near; a renamed key fails later
             self.logger.warning("%s (ZIP %s): nothing at %r", response.url, zip_code, self.results_path)
-            return
+            return []
         if not isinstance(results, list):
             self.report_source_error("not_a_feed", f"{response.url}: {self.results_path!r} is not a list of results")
-            return
+            return []
         self.stat("searches")
         self.stat("results", len(results))
-        for result in results:
-            if not isinstance(result, dict):
-                self.stat("not_an_object")
+        return results
+
+    def _emit_when_complete(self) -> Iterator[dict[str, Any]]:
+        """Once every search has answered, yield the results in the order the searches were given, so a group found
+        by several ZIPs is credited to the first of them on every crawl, whatever order the answers came in."""
+        if len(self._answers) < self._expected:
+            return
+        for order in sorted(self._answers):
+            response, results = self._answers[order]
+            for result in results:
+                item = self.result_item(result, response)
+                if item is not None:
+                    yield item
+        self._answers.clear()
+
+    def result_item(self, result: Any, response: Response) -> dict[str, Any] | None:
+        if not isinstance(result, dict):
+            self.stat("not_an_object")
+            return None
+        source_id = self.result_id(result)
+        if source_id in self.seen_ids:
+            self.stat("duplicate")  # found again from a neighbouring ZIP
+            return None
+        self.seen_ids.add(source_id)
+        item = self.base_item(response)
+        item["source_id"] = source_id
+        for key, result_key in self.fields.items():
+            value = dig(result, result_key)
+            if value is _MISSING or value in (None, "", [], {}):
                 continue
-            source_id = self.result_id(result)
-            if source_id in self.seen_ids:
-                self.stat("duplicate")  # found again from a neighbouring ZIP
-                continue
-            self.seen_ids.add(source_id)
-            item = self.base_item(response)
-            item["source_id"] = source_id
-            for key, result_key in self.fields.items():
-                value = dig(result, result_key)
-                if value is _MISSING or value in (None, "", [], {}):
-                    continue
-                if key in ("topics", "audiences") and key in item:
-                    extra = value if isinstance(value, list) else [value]
-                    value = list(dict.fromkeys([*item[key], *(str(part) for part in extra)]))
-                item[key] = value.strip() if isinstance(value, str) else value
-            item["raw"] = result
-            processed = self.post_process_item(item, result, response)
-            if processed is not None:
-                yield processed
+            if key in ("topics", "audiences") and key in item:
+                extra = value if isinstance(value, list) else [value]
+                value = list(dict.fromkeys([*item[key], *(str(part) for part in extra)]))
+            item[key] = value.strip() if isinstance(value, str) else value
+        item["raw"] = result
+        return self.post_process_item(item, result, response)
 
     def result_id(self, result: dict[str, Any]) -> str:
         if self.id_key:
