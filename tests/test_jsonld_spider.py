@@ -370,10 +370,22 @@ def test_schedule_rules(schedule: dict[str, Any], rule: tuple[str, int, str] | N
         assert (raw["freq"], raw["interval"], raw["byday"]) == rule
 
 
-def test_times_with_offsets_and_datetimes_are_local_clock_times() -> None:
+def test_times_with_offsets_are_wall_clock_times_in_the_schedule_zone() -> None:
+    # An offset without a zone is the publisher's own wall clock, kept as written.
     raw, _ = schedule_fields({"repeatFrequency": "P1W", "byDay": "TU", "startTime": "2026-01-06T19:00:00-06:00",
-                              "endTime": "20:30Z"})  # fmt: skip
-    assert (raw["opens_at"], raw["closes_at"]) == ("19:00:00", "20:30")
+                              "endTime": "2026-01-06T20:30:00-06:00"})  # fmt: skip
+    assert (raw["opens_at"], raw["closes_at"]) == ("19:00:00", "20:30:00")
+    # With a zone, an instant is shown in it: 00:30 UTC on a Tuesday is 19:30 on Monday in New York, which would
+    # move the day, so no time is given rather than a wrong one; 23:30 UTC is 18:30 the same day.
+    shifted, _ = schedule_fields({"repeatFrequency": "P1W", "byDay": "MO", "startTime": "2026-01-06T00:30:00Z",
+                                  "scheduleTimezone": "America/New_York"})  # fmt: skip
+    assert "opens_at" not in shifted and shifted["time_unread"] == "2026-01-06T00:30:00Z"
+    same_day, _ = schedule_fields({"repeatFrequency": "P1W", "byDay": "TU", "startTime": "2026-01-06T23:30:00Z",
+                                   "scheduleTimezone": "America/New_York"})  # fmt: skip
+    assert same_day["opens_at"] == "18:30:00"
+    # UTC with no zone at all: the local time is unknown.
+    unknown, _ = schedule_fields({"repeatFrequency": "P1W", "byDay": "TU", "startTime": "19:00Z"})
+    assert "opens_at" not in unknown
 
 
 def test_blocks_in_comments_and_cdata() -> None:

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -582,6 +583,30 @@ def clock(value: Any) -> str | None:
     return _OFFSET.sub("", text).strip() or None
 
 
+def _has_offset(value: Any) -> bool:
+    if not isinstance(value, str) or not value.strip():
+        return False
+    text = value.strip().split("T", 1)[-1]
+    return bool(_OFFSET.search(text))
+
+
+def _wall_clock(value: Any, zone: str | None) -> str | None:
+    """A time with an offset ("19:30:00-05:00", "...T00:30:00Z") as 'HH:MM' in `zone`, if the day stays the same."""
+    if not isinstance(value, str) or not value.strip() or not zone:
+        return None
+    text = value.strip()
+    reference = text.split("T", 1)[0] if "T" in text else "2026-01-15"
+    moment_text = text if "T" in text else f"{reference}T{text}"
+    try:
+        moment = datetime.fromisoformat(moment_text.replace("Z", "+00:00"))
+        local = moment.astimezone(ZoneInfo(zone))
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        return None
+    if moment.tzinfo is None or local.date() != moment.date():
+        return None
+    return local.strftime("%H:%M:%S" if text.count(":") >= 2 else "%H:%M")
+
+
 def _same_time(first: str, second: str) -> bool:
     def key(value: str) -> str:
         match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::\d{2})?", value.strip())
@@ -594,6 +619,19 @@ def schedule_fields(schedule: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """(RawSchedule dict, whether a rule could be read). Only what the fields state: nothing is guessed."""
     raw: dict[str, Any] = {}
     opens, closes = clock(schedule.get("startTime")), clock(schedule.get("endTime"))
+    zone = schedule.get("scheduleTimezone") if isinstance(schedule.get("scheduleTimezone"), str) else None
+    if zone and any(_has_offset(schedule.get(key)) for key in ("startTime", "endTime")):
+        # A time with an offset is an instant: shown in the schedule's own zone it is the wall-clock time. If the
+        # day would change with it, no time is given rather than a wrong one.
+        opens, closes = _wall_clock(schedule.get("startTime"), zone), _wall_clock(schedule.get("endTime"), zone)
+        if opens is None:
+            raw["time_unread"] = schedule.get("startTime")
+            closes = None
+    elif any(str(schedule.get(key) or "").strip().endswith("Z") for key in ("startTime", "endTime")):
+        # UTC with no zone to show it in: the local time is unknown. (An offset like -05:00 without a zone is the
+        # publisher's own wall clock, as TSML and most sites write it, and is kept as written.)
+        raw["time_unread"] = schedule.get("startTime")
+        opens = closes = None
     duration = _DURATION.match(str(schedule.get("duration") or "").strip().upper())
     if opens and not closes and duration and (duration[1] or duration[2]):
         try:
