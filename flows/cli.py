@@ -9,6 +9,7 @@ from typing import Any
 
 from flows.prefect_env import configure_prefect
 from flows.registry import PLATFORM_SPIDERS
+from pipeline.export import FORMATS as EXPORT_FORMATS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="export the deduplicated groups")
     _add_warehouse(export)
-    export.add_argument("--format", required=True, choices=["csv", "parquet"], dest="fmt")
+    export.add_argument("--format", required=True, choices=list(EXPORT_FORMATS), dest="fmt")
     export.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
     export.add_argument(
         "--include-contacts",

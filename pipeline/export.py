@@ -1,17 +1,20 @@
-"""Exports for directories that publish from our data: one file of groups and one of their schedules per format.
+"""Exports for directories that publish from our data: one file of groups and one of their schedules per format
+(GeoJSON: one FeatureCollection of the groups that have coordinates).
 
-Exports are written by DuckDB straight from the warehouse (`COPY ... TO`), so memory does not grow with the
-number of groups. Public exports leave out e-mail addresses (often a facilitator's own) unless asked; join links
-were stripped of passwords at normalisation, and all source text is plain text by then.
+Exports are written by DuckDB straight from the warehouse (`COPY ... TO`), or streamed in batches (GeoJSON), so
+memory does not grow with the number of groups. Public exports leave out e-mail addresses (often a facilitator's
+own) unless asked; join links were stripped of passwords at normalisation, and all source text is plain text by
+then.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 
-FORMATS = ("csv", "parquet")
+FORMATS = ("csv", "parquet", "ndjson", "geojson")
 
 
 class ExportError(RuntimeError):
@@ -22,7 +25,7 @@ PUBLIC_GROUP_COLUMNS = [
     "group_id", "name", "organization", "description", "location_name", "address", "city", "region",
     "postal_code", "country", "latitude", "longitude", "phone", "website", "conference_url", "conference_phone",
     "format", "status", "topics", "audiences", "cost", "schedules", "sources", "source_urls", "listing_count",
-    "last_seen_at",
+    "last_seen_at", "coordinates_precision", "language", "faith_based", "led_by", "registration",
 ]  # fmt: skip
 CONTACT_COLUMNS = ["email"]
 LIST_COLUMNS = {"topics", "audiences", "schedules", "sources", "source_urls"}
@@ -37,10 +40,15 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: str, *, include_c
     except OSError as error:
         raise ExportError(f"cannot write exports into {out_dir}: {error}") from error
     columns = PUBLIC_GROUP_COLUMNS + (CONTACT_COLUMNS if include_contacts else [])
+    if fmt == "geojson":
+        return [_export_geojson(con, out_dir / "groups.geojson", columns)]
     if fmt == "csv":
         # CSV has no lists: join them with "; ", which no value of ours contains.
         select = ", ".join(f"array_to_string({c}, '; ') AS {c}" if c in LIST_COLUMNS else c for c in columns)
         options = "(FORMAT csv, HEADER true)"
+    elif fmt == "ndjson":
+        select = ", ".join(columns)
+        options = "(FORMAT json)"  # one JSON object a line
     else:
         select = ", ".join(columns)
         options = "(FORMAT parquet, COMPRESSION zstd)"
@@ -57,6 +65,33 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: str, *, include_c
     except (duckdb.IOException, OSError) as error:
         raise ExportError(f"cannot write exports into {out_dir}: {error}") from error
     return [groups_path, schedules_path]
+
+
+def _export_geojson(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) -> Path:
+    """A FeatureCollection of Points ([longitude, latitude], RFC 7946), written a batch of rows at a time."""
+    properties = [column for column in columns if column not in ("latitude", "longitude")]
+    cursor = con.execute(
+        f"""SELECT longitude, latitude, {", ".join(properties)} FROM groups
+            WHERE latitude IS NOT NULL AND longitude IS NOT NULL ORDER BY group_id"""
+    )
+    try:
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write('{"type": "FeatureCollection", "features": [\n')
+            first = True
+            while batch := cursor.fetchmany(1000):
+                for longitude, latitude, *values in batch:
+                    feature = {
+                        "type": "Feature",
+                        "id": values[0],
+                        "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+                        "properties": dict(zip(properties, values, strict=True)),
+                    }
+                    handle.write(("" if first else ",\n") + json.dumps(feature, default=str, ensure_ascii=False))
+                    first = False
+            handle.write("\n]}\n")
+    except OSError as error:
+        raise ExportError(f"cannot write {path}: {error}") from error
+    return path
 
 
 def _quoted(path: Path) -> str:

@@ -253,3 +253,27 @@ def test_a_field_that_suddenly_goes_missing_is_flagged(tmp_path: Path) -> None:
     changed.crawl_stats = {"peergroups/field/phone/missing": 4, "peergroups/field/email/missing": 4}
     second = store_run(warehouse, "test", [changed])
     assert second["sources"][0]["missing_jumps"] == {"phone": [0.0, 1.0]}
+
+
+def test_ndjson_and_geojson_exports(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    placed = raw("7", "Placed Group", latitude="44.9391", longitude="-123.0331", email="jordan.p@x.example.org",
+                 conference_url="https://zoom.example.org/j/7?pwd=secret")  # fmt: skip
+    store_run(warehouse, "test", [normalise_batch("riverside", [*RECORDS, placed])])
+    con = connect(warehouse)
+    ndjson = export(con, tmp_path / "out", "ndjson")
+    (geojson,) = export(con, tmp_path / "out", "geojson")
+    con.close()
+    rows = [json.loads(line) for line in ndjson[0].read_text().splitlines()]
+    assert len(rows) == 3 and all("email" not in row for row in rows)
+    collection = json.loads(geojson.read_text())
+    assert collection["type"] == "FeatureCollection"
+    features = collection["features"]
+    # Groups with coordinates only (here: the placed one, and the two at a ZIP centroid of 97301).
+    assert all(feature["geometry"]["type"] == "Point" for feature in features)
+    by_name = {feature["properties"]["name"]: feature for feature in features}
+    assert by_name["Placed Group"]["geometry"]["coordinates"] == [-123.0331, 44.9391]  # [longitude, latitude]
+    assert by_name["Placed Group"]["properties"]["coordinates_precision"] == "source"
+    assert {f["properties"]["coordinates_precision"] for f in features} == {"source", "postal_code"}
+    text = geojson.read_text()
+    assert "secret" not in text and "jordan" not in text and "email" not in text
