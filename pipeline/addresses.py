@@ -33,13 +33,11 @@ class ParsedAddress:
     postal_code: str | None  # ZIP5
     venue: str | None  # a building or place name written into the address line ("St. Mark Church")
 
-    @property
-    def match_key(self) -> str | None:
-        """'415 N ALDER ST|97301': the street without unit, case-folded, with the ZIP (or city and state)."""
-        if not self.street:
-            return None
-        where = self.postal_code or "|".join(part for part in (self.city, self.region) if part)
-        return f"{self.street}|{where.upper()}" if where else None
+
+def address_key(street: str | None, postal_code: str | None, city: str | None, region: str | None) -> str | None:
+    """'415 N ALDER ST|97301': the standardised street (unit removed) with the ZIP5, or the city and state."""
+    where = zip5(postal_code) or "|".join(part.upper() for part in (city, us_state_code(region) or region) if part)
+    return f"{street}|{where}" if street and where else None
 
 
 def _word(value: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.addresses import ParsedAddress, lookup_zip, parse_us_address, zip5
+from pipeline.addresses import ParsedAddress, address_key, lookup_zip, parse_us_address, zip5
 from pipeline.classify import classify_listing, parse_format
 from pipeline.contacts import (
     ContactError,
@@ -309,10 +309,7 @@ def _merge_address(
     city = city or parsed.city
     region = region or parsed.region
     postal_code = postal_code or parsed.postal_code
-    key_zip = zip5(postal_code) if postal_code else None
-    where = key_zip or "|".join(part.upper() for part in (city, us_state_code(region) or region) if part)
-    address_key = f"{street}|{where}" if street and where else None
-    return street, city, region, postal_code, parsed.unit, address_key
+    return street, city, region, postal_code, parsed.unit, address_key(street, postal_code, city, region)
 
 
 def _schedules(

@@ -57,7 +57,7 @@ def test_follow_reads_listing_and_detail_pages_once(harborview: Crawl) -> None:
     assert stats["peergroups/jsonld/pages"] == 9  # two start pages, a second listing page, six group pages
     assert stats["downloader/request_count"] == 10  # and robots.txt: nothing read twice, no "about" page
     assert stats["peergroups/jsonld/pages_without_jsonld"] == 1
-    assert stats["peergroups/jsonld/offsite_links_skipped"] == 1
+    assert stats["peergroups/offsite_links_skipped"] == 1
 
 
 def test_source_url_is_the_page(harborview: Crawl) -> None:

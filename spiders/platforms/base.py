@@ -7,7 +7,7 @@ arguments `-a url=... -a source=... -a country=US -a topics=depression,bipolar`)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -102,6 +102,26 @@ class PlatformSpider(scrapy.Spider):
         offsite check, so spiders that need `dont_filter` ask this first."""
         host = (urlsplit(url).hostname or "").casefold()
         return any(host == domain or host.endswith("." + domain) for domain in self.allowed_domains)
+
+    def site_links(self, matches: Any, response: Response) -> Iterator[str]:
+        """Absolute on-site http(s) URLs of matched links: an `a`, an `href` attribute already picked, or a container
+        of links. Links elsewhere are skipped and counted (`peergroups/offsite_links_skipped`)."""
+        for match in matches:
+            if isinstance(match.root, str):
+                hrefs = [match.get()]
+            elif match.attrib.get("href"):
+                hrefs = [match.attrib["href"]]
+            else:
+                hrefs = match.css("a::attr(href)").getall()
+            for href in hrefs:
+                url = response.urljoin(href.strip())
+                if urlsplit(url).scheme not in ("http", "https"):
+                    continue
+                if not self.on_site(url):
+                    assert self.crawler.stats is not None
+                    self.crawler.stats.inc_value("peergroups/offsite_links_skipped")
+                    continue
+                yield url
 
     def report_if_nothing(self, message: str) -> None:
         """At close: a crawl that yielded nothing and reported no other error failed with `no_listings`."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import scrapy
 from parsel import Selector, SelectorList
@@ -159,7 +159,6 @@ class HtmlDirectorySpider(PlatformSpider):
         self.max_pages = int(max_pages or bundle.get("max_pages") or DEFAULT_MAX_PAGES)
         self.pages_requested = 0
         self.seen_ids: set[str] = set()
-        self.hosts = {urlsplit(url).netloc for url in self.start_urls}
 
     def stat(self, name: str, count: int = 1) -> None:
         assert self.crawler.stats is not None
@@ -227,21 +226,7 @@ class HtmlDirectorySpider(PlatformSpider):
 
     def links(self, matches: SelectorList[Selector], response: TextResponse) -> Iterator[str]:
         """Absolute same-site http(s) URLs of the matched links (an `a`, an `href` attribute, or a container)."""
-        for match in matches:
-            if isinstance(match.root, str):
-                hrefs = [match.get()]
-            elif match.attrib.get("href"):
-                hrefs = [match.attrib["href"]]
-            else:
-                hrefs = match.css("a::attr(href)").getall()
-            for href in hrefs:
-                url = response.urljoin(href.strip())
-                if urlsplit(url).scheme not in ("http", "https"):
-                    continue
-                if urlsplit(url).netloc not in self.hosts:
-                    self.stat("offsite_links_skipped")
-                    continue
-                yield url
+        yield from self.site_links(matches, response)
 
     # --- detail pages -----------------------------------------------------------------------------------------
 

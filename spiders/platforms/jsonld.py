@@ -104,7 +104,6 @@ class JsonLdSpider(PlatformSpider):
         self.max_pages = int(max_pages) if max_pages else DEFAULT_MAX_PAGES
         self.pages_requested = 0
         self.seen_ids: set[str] = set()
-        self.hosts = {urlsplit(url).netloc for url in self.start_urls}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls:
@@ -174,25 +173,12 @@ class JsonLdSpider(PlatformSpider):
 
     def follow_links(self, response: TextResponse) -> Iterator[scrapy.Request]:
         assert self.follow is not None
-        for selected in response.css(self.follow):
-            if isinstance(selected.root, str):
-                hrefs = [selected.get()]  # the selector already picked an attribute (`a::attr(href)`)
-            elif selected.attrib.get("href"):
-                hrefs = [selected.attrib["href"]]
-            else:
-                hrefs = selected.css("a::attr(href)").getall()  # a container: its links
-            for href in hrefs:
-                url = response.urljoin(href.strip())
-                if urlsplit(url).scheme not in ("http", "https"):
-                    continue
-                if urlsplit(url).netloc not in self.hosts:
-                    self.stat("offsite_links_skipped")
-                    continue
-                if self.pages_requested >= self.max_pages:
-                    self.stat("max_pages_reached")
-                    return
-                self.pages_requested += 1
-                yield scrapy.Request(url, callback=self.parse_page, errback=self.request_failed)
+        for url in self.site_links(response.css(self.follow), response):
+            if self.pages_requested >= self.max_pages:
+                self.stat("max_pages_reached")
+                return
+            self.pages_requested += 1
+            yield scrapy.Request(url, callback=self.parse_page, errback=self.request_failed)
 
     def closed(self, reason: str) -> None:
         assert self.crawler.stats is not None
