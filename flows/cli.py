@@ -97,6 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="also export e-mail addresses (internal use only; public exports leave them out)",
     )
 
+    review = commands.add_parser(
+        "review",
+        help="show the listing pairs the dedupe is least sure of, or record a same/different decision",
+        description="Without --same/--different: list the most uncertain pairs. With one: store the decision "
+        "(always obeyed from then on) and re-link the groups.",
+    )
+    _add_warehouse(review)
+    review.add_argument("--limit", type=int, default=10, help="how many pairs to show (default: 10)")
+    verdict = review.add_mutually_exclusive_group()
+    verdict.add_argument("--same", nargs=2, metavar="LISTING_ID", help="these two listings are the same group")
+    verdict.add_argument("--different", nargs=2, metavar="LISTING_ID", help="these two listings are different groups")
+    review.add_argument("--note", help="why (stored with the decision)")
+
     sources = commands.add_parser("sources", help="list the registered sources")
     _add_warehouse(sources, "; each source's latest run and listings are read from it")
     sources.add_argument(
@@ -114,11 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     from flows.registry import RegistryError
     from pipeline.export import ExportError
     from pipeline.ingest import InputError
+    from pipeline.review import ReviewError
     from pipeline.warehouse import WarehouseBusy, WarehouseError
 
     try:
         return COMMANDS[args.command](args)
-    except (UserError, RegistryError, InputError, WarehouseBusy, WarehouseError, ExportError) as error:
+    except (UserError, RegistryError, InputError, ReviewError, WarehouseBusy, WarehouseError, ExportError) as error:
         print(f"peergroups: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -235,6 +249,47 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipeline.review import record_decision, uncertain_pairs
+    from pipeline.warehouse import connect
+
+    pair = args.same or args.different
+    if pair is None:
+        if args.limit < 1:
+            raise UserError("--limit must be at least 1")
+        con = connect(args.warehouse, read_only=True)
+        try:
+            pairs = uncertain_pairs(con, args.limit)
+        finally:
+            con.close()
+        if not pairs:
+            print("nothing to review: the dedupe is sure of every pair it considered")
+            return 0
+        for number, item in enumerate(pairs, start=1):
+            print(f"{number}. p(same group) = {item.match_probability:.2f}   {item.evidence}")
+            for listing_id, details in ((item.listing_id_l, item.left), (item.listing_id_r, item.right)):
+                shown = "; ".join(f"{key}: {value}" for key, value in details.items() if value)
+                print(f"   {listing_id}  {shown}")
+        print("record a decision: peergroups review --same ID ID   or   peergroups review --different ID ID")
+        return 0
+
+    from pipeline.ingest import store_run
+
+    _prepare(args.warehouse)
+    same = args.same is not None
+    report = store_run(
+        args.warehouse,
+        "review",
+        [],
+        before_link=lambda con: record_decision(con, pair[0], pair[1], same=same, note=args.note),
+    )
+    print(
+        f"recorded: {pair[0]} and {pair[1]} are {'the same group' if same else 'different groups'}; "
+        f"{report['totals']['groups']} groups after re-linking"
+    )
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from flows.registry import load_registry
 
@@ -308,6 +363,7 @@ COMMANDS = {
     "crawl": cmd_crawl,
     "ingest": cmd_ingest,
     "export": cmd_export,
+    "review": cmd_review,
     "sources": cmd_sources,
 }
 

@@ -277,18 +277,29 @@ def _compatible(records: Sequence[DedupeRecord], left: list[int], right: list[in
 def _assign_group_ids(
     records: Sequence[DedupeRecord], clusters: list[list[int]], previous: Mapping[str, str]
 ) -> list[str]:
-    """Reuse the id most members held before; a split keeps it for the larger part; new clusters get a hash."""
+    seniority = {record.listing_id: record.seniority for record in records}
+    return assign_group_ids([[records[i].listing_id for i in members] for members in clusters], previous, seniority)
+
+
+def assign_group_ids(
+    clusters: Sequence[Sequence[str]], previous: Mapping[str, str], seniority: Mapping[str, int]
+) -> list[str]:
+    """Reuse the id most members held before; a split keeps it for the larger part; new clusters get a hash.
+
+    On a tie the id held by the longest-known listing (lowest seniority) wins, so editing a listing never renames
+    its group.
+    """
     votes = []
     for position, members in enumerate(clusters):
         counts: dict[str, int] = defaultdict(int)
         eldest: dict[str, int] = {}
-        for index in members:
-            old = previous.get(records[index].listing_id)
+        for listing in members:
+            old = previous.get(listing)
             if old:
                 counts[old] += 1
-                eldest[old] = min(eldest.get(old, records[index].seniority), records[index].seniority)
+                rank = seniority.get(listing, 0)
+                eldest[old] = min(eldest.get(old, rank), rank)
         for old, count in counts.items():
-            # Most members first; on a tie, the id held by the longest-known listing.
             votes.append((-count, eldest[old], old, position))
     chosen: dict[int, str] = {}
     taken: set[str] = set()
@@ -301,8 +312,7 @@ def _assign_group_ids(
         if position in chosen:
             ids.append(chosen[position])
             continue
-        seed = min(records[index].listing_id for index in members)
-        group_id = "G" + hashlib.sha256(seed.encode()).hexdigest()[:16]
+        group_id = "G" + hashlib.sha256(min(members).encode()).hexdigest()[:16]
         while group_id in taken:
             group_id = "G" + hashlib.sha256(group_id.encode()).hexdigest()[:16]
         taken.add(group_id)

@@ -1,9 +1,10 @@
-"""Groups from listings: run the dedupe over the warehouse and build one golden record per group.
+"""Groups from listings: link the warehouse's listings (pipeline/linkage.py) and build one golden record per group.
 
-Survivorship rules live here, in one place: each field comes from the group's most complete listing (most fields
-filled; then the most recently seen; then the smallest id, so the choice is deterministic); where that listing
-lacks a field, the next most complete listing that has it supplies it. Topics and audiences are the union of the
-members'; schedules are the union. `provenance` records which listing supplied each field.
+Survivorship rules live here, in one place (`survivorship_rank`): each field comes from the group's listing of the
+most trusted source, then the most complete one (most fields filled), then the most recently seen, then the smallest
+id, so the choice is deterministic; where that listing lacks a field, the next one that has it supplies it. Topics
+and audiences are the union of the members'; schedules are the union. `provenance` records which listing supplied
+each field.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from pipeline.dedupe import DedupeRecord, Membership, cluster
-from pipeline.normalise import NAMED_BY_VENUE
+from pipeline.dedupe import Membership
+from pipeline.linkage import Decision, LinkResult, build_link_input, link, organisation_acronyms
 from schemas.listing import Schedule
 from schemas.vocab import WEEKDAY_CODES, Freq
 
@@ -42,10 +44,14 @@ def _present(value: Any) -> bool:
     return not (isinstance(value, str) and (not value.strip() or value == "unknown"))
 
 
-def refresh_groups(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Re-cluster every listing and rewrite `groups`, `group_members` and `listings.group_id`.
+def refresh_groups(
+    con: duckdb.DuckDBPyConnection, run_id: str | None = None, *, trust: Mapping[str, int] | None = None
+) -> set[str]:
+    """Re-link every listing and rewrite `groups`, `group_members`, `review_queue` and `listings.group_id`.
 
-    The caller owns the transaction. Returns the ids of groups that did not exist before this call.
+    Group ids are kept from the last run where members agree (`assign_group_ids`); where groups merged or split,
+    `group_id_changes` records which old id became which, for publishers to redirect. Review decisions
+    (`review_decisions`) are always obeyed. The caller owns the transaction. Returns the ids of new groups.
     """
     listings = con.execute("SELECT * FROM listings ORDER BY listing_id").df()
     schedules = con.execute(
@@ -56,40 +62,31 @@ def refresh_groups(con: duckdb.DuckDBPyConnection) -> set[str]:
     previous = dict(con.execute("SELECT listing_id, group_id FROM group_members").fetchall())
     old_group_ids = set(previous.values())
 
-    slots: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
     schedule_rows: dict[str, list[ScheduleRow]] = defaultdict(list)
     for row in schedules.itertuples(index=False):
         opens = row.opens_at if isinstance(row.opens_at, str) else None
         closes = row.closes_at if isinstance(row.closes_at, str) else None
         zone = row.timezone if isinstance(row.timezone, str) else None
-        for day in row.byday:
-            slots[row.listing_id].add((day, opens))
         schedule_rows[row.listing_id].append((row.freq, int(row.interval), tuple(row.byday), opens, closes, zone))
 
     # Older listings keep group ids on ties: rank by first seen, then id.
     ordered = listings.sort_values(["first_seen_at", "listing_id"])["listing_id"].tolist()
     seniority = {listing: rank for rank, listing in enumerate(ordered)}
-    records = [
-        DedupeRecord(
-            listing_id=row["listing_id"],
-            source=row["source"],
-            name=row["name"],
-            organization=row["organization"] if _present(row["organization"]) else None,
-            latitude=row["latitude"] if _present(row["latitude"]) else None,
-            longitude=row["longitude"] if _present(row["longitude"]) else None,
-            street=row["street"] if _present(row["street"]) else None,
-            address=row["address"] if _present(row["address"]) else None,
-            postal_code=row["postal_code"] if _present(row["postal_code"]) else None,
-            conference_url=row["conference_url"] if _present(row["conference_url"]) else None,
-            address_key=row["address_key"] if _present(row["address_key"]) else None,
-            seniority=seniority[row["listing_id"]],
-            slots=frozenset(slots.get(row["listing_id"], ())),
-            named_by_venue=NAMED_BY_VENUE in list(row["field_issues"]),
-        )
-        for row in listings.to_dict("records")
+    decisions = [
+        Decision(left, right, same)
+        for left, right, same in con.execute(
+            "SELECT listing_id_l, listing_id_r, same FROM review_decisions ORDER BY decided_at"
+        ).fetchall()
     ]
-    memberships = cluster(records, previous)
-    groups = build_golden_records(listings, memberships, schedule_rows)
+    result = link_listings(con, previous, decisions, seniority)
+    memberships = result.memberships
+    groups = build_golden_records(listings, memberships, schedule_rows, trust or {})
+    record_id_changes(con, run_id, previous, memberships)
+    con.execute("DELETE FROM review_queue")
+    if len(result.review_pairs):
+        con.register("staged_review", result.review_pairs)
+        con.execute("INSERT INTO review_queue BY NAME SELECT * FROM staged_review")
+        con.unregister("staged_review")
 
     con.execute("DELETE FROM group_members")
     con.execute("DELETE FROM groups")
@@ -116,8 +113,73 @@ def refresh_groups(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {group["group_id"] for group in groups} - old_group_ids
 
 
+def link_listings(
+    con: duckdb.DuckDBPyConnection,
+    previous: Mapping[str, str],
+    decisions: list[Decision],
+    seniority: Mapping[str, int],
+) -> LinkResult:
+    """Run the linkage on a scratch in-memory DuckDB: Splink's work tables never touch the warehouse file."""
+    scratch = duckdb.connect()
+    try:
+        scratch.register(
+            "listings_src",
+            con.sql(
+                """SELECT listing_id, source, name, organization, conference_url, address_key, street, postal_code,
+                          city, region, location_name, latitude, longitude, coordinates_precision, phone, field_issues
+                   FROM listings"""
+            ).to_arrow_table(),
+        )
+        scratch.register(
+            "schedules_src",
+            con.sql(
+                "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
+            ).to_arrow_table(),
+        )
+        organizations = [row[0] for row in con.execute("SELECT DISTINCT organization FROM listings").fetchall()]
+        build_link_input(scratch, organisation_acronyms(organizations))
+        return link(scratch, previous, decisions, seniority)
+    finally:
+        scratch.close()
+
+
+def record_id_changes(
+    con: duckdb.DuckDBPyConnection, run_id: str | None, previous: Mapping[str, str], memberships: list[Membership]
+) -> None:
+    """Which old group ids became which: 'merged' (an old group's listings now sit in another group) and 'split'
+    (part of an old group now forms or joins a group with another id). Publishers redirect old ids with these."""
+    moves: set[tuple[str, str]] = set()
+    for membership in memberships:
+        old = previous.get(membership.listing_id)
+        if old and old != membership.group_id:
+            moves.add((old, membership.group_id))
+    if not moves:
+        return
+    surviving = {membership.group_id for membership in memberships}
+    rows = [(run_id, old, new, "split" if old in surviving else "merged") for old, new in sorted(moves)]
+    con.executemany(
+        "INSERT INTO group_id_changes (run_id, old_group_id, new_group_id, kind, changed_at) "
+        "VALUES (?, ?, ?, ?, now())",
+        rows,
+    )
+
+
+# Survivorship: which listing's value a group shows. The one ordering, used for every field.
+def survivorship_rank(row: Mapping[str, Any], trust: Mapping[str, int]) -> tuple[Any, ...]:
+    """Most trusted source first, then the most complete listing, then the most recently seen, then the id."""
+    return (
+        -trust.get(row["source"], 0),
+        -sum(_present(row[name]) for name in SURVIVING_FIELDS),
+        -(row["last_seen_at"].timestamp() if _present(row["last_seen_at"]) else 0),
+        row["listing_id"],
+    )
+
+
 def build_golden_records(
-    listings: pd.DataFrame, memberships: list[Membership], schedule_rows: dict[str, list[ScheduleRow]]
+    listings: pd.DataFrame,
+    memberships: list[Membership],
+    schedule_rows: dict[str, list[ScheduleRow]],
+    trust: Mapping[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     by_id = {row["listing_id"]: row for row in listings.to_dict("records")}
     members: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -126,14 +188,7 @@ def build_golden_records(
 
     groups = []
     for group_id, rows in members.items():
-        ranked = sorted(
-            rows,
-            key=lambda row: (
-                -sum(_present(row[name]) for name in SURVIVING_FIELDS),
-                -(row["last_seen_at"].timestamp() if _present(row["last_seen_at"]) else 0),
-                row["listing_id"],
-            ),
-        )
+        ranked = sorted(rows, key=lambda row: survivorship_rank(row, trust or {}))
         group: dict[str, Any] = {"group_id": group_id}
         provenance: dict[str, str] = {}
         for name in SURVIVING_FIELDS:

@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,7 +143,15 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
-def store_run(warehouse: Path, kind: str, batches: Sequence[SourceBatch], run_id: str | None = None) -> dict[str, Any]:
+def store_run(
+    warehouse: Path,
+    kind: str,
+    batches: Sequence[SourceBatch],
+    run_id: str | None = None,
+    *,
+    trust: Mapping[str, int] | None = None,
+    before_link: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
     """Load all batches, re-dedupe, and record the run, in one transaction. Returns the run report.
 
     Failed sources load nothing (their earlier listings stay as they were) but are recorded in the report.
@@ -155,7 +163,9 @@ def store_run(warehouse: Path, kind: str, batches: Sequence[SourceBatch], run_id
             record_run_start(con, run_id, kind)
             loaded = [batch for batch in batches if batch.status != "failed"]
             load_batches(con, run_id, loaded)
-            new_group_ids = refresh_groups(con)
+            if before_link is not None:
+                before_link(con)  # e.g. a review decision, stored in the same transaction as the re-link
+            new_group_ids = refresh_groups(con, run_id, trust=trust)
             new_by_source = _new_groups_by_source(con, new_group_ids)
             group_count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
             source_rows = [_source_row(batch, new_by_source.get(batch.source, 0)) for batch in batches]

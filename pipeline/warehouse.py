@@ -183,6 +183,34 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE groups ADD COLUMN coordinates_precision VARCHAR;
         """,
     ),
+    (
+        3,
+        "probabilistic linkage: review queue and decisions, group id changes, match evidence",
+        """
+        CREATE TABLE review_queue (
+            listing_id_l VARCHAR NOT NULL,
+            listing_id_r VARCHAR NOT NULL,
+            match_probability DOUBLE NOT NULL,
+            evidence VARCHAR
+        );
+        CREATE TABLE review_decisions (
+            listing_id_l VARCHAR NOT NULL,
+            listing_id_r VARCHAR NOT NULL,
+            same BOOLEAN NOT NULL,
+            decided_at TIMESTAMPTZ NOT NULL,
+            decided_by VARCHAR,
+            note VARCHAR,
+            PRIMARY KEY (listing_id_l, listing_id_r)
+        );
+        CREATE TABLE group_id_changes (
+            run_id VARCHAR,
+            old_group_id VARCHAR NOT NULL,
+            new_group_id VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            changed_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 

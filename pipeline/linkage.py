@@ -1,0 +1,503 @@
+"""Cross-directory record linkage: which listings describe the same group, scored by Splink 5 on DuckDB.
+
+The model is Fellegi–Sunter, the field's standard: each candidate pair is compared on four things, each comparison
+falls into one level, and each level adds evidence (a match weight) for or against "same group":
+
+- name: the name's meaningful words (boilerplate such as "support group" and organisation acronyms such as NAMI set
+  aside), exact, nearly the same spelling, or sharing most words. Exact names are weighed by how common they are
+  (term-frequency adjustment), so "Family Support" in a hundred towns says little and a rare name says much.
+- location: ONE hierarchical comparison (the same join link; the same standardised street address; within 150 m;
+  the same ZIP; the same town), because address, ZIP and town are correlated and counting them apart would count
+  one fact three times.
+- schedule: a shared meeting slot (day and start), a shared day, or no day in common.
+- phone: the same number, weighed by its frequency: a chapter's one line on ten groups proves nothing.
+
+Candidate pairs come from blocking rules on place, join link, rare phones and name-within-ZIP; values shared by very
+many listings (a national hotline, a ZIP centroid) are kept out of blocking. Pairs above `MATCH_PROBABILITY` are
+then clustered strongest first under hard guards, so weak links cannot chain groups together: listings of one source
+join only if they are rows of one group (the same name), listings of different sources that both state schedules
+must share a slot, and a person's review decisions always win.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.dedupe import BOILERPLATE, KNOWN_ACRONYMS, Membership, assign_group_ids, initials
+
+# Pairs at or above this probability are links; clustering may still refuse one that contradicts its cluster.
+MATCH_PROBABILITY = 0.9
+# Pairs between these are kept for clerical review (`peergroups review`): the model is unsure of them.
+REVIEW_LOW = 0.2
+# The prior: the probability that two listings picked at random are the same group. Fixed rather than estimated, so
+# a listing's links do not change with the size of the warehouse.
+PRIOR = 1e-5
+# A blocking value shared by more listings than this is a common value (a hotline, a chain's address): not a block.
+MAX_BLOCK = 300
+# Coordinate grid cell in degrees (~440 m of latitude). Four grids offset by half a cell guarantee that any two
+# points closer than a quarter cell (~110 m) share a cell in at least one of them; most within 150 m do.
+CELL = 0.004
+SAME_PLACE_KM = 0.15
+
+log = logging.getLogger(__name__)
+
+
+_HAVERSINE_KM = (
+    "2 * 6371 * asin(sqrt(power(sin(radians(l.latitude - r.latitude) / 2), 2) + cos(radians(l.latitude)) * "
+    "cos(radians(r.latitude)) * power(sin(radians(l.longitude - r.longitude) / 2), 2)))"
+)
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    sql: str | None  # over l.<column> and r.<column>; None for the else level
+    m: float | None = None
+    u: float | None = None
+    tf_column: str | None = None
+
+
+# The model, in one table: for each comparison its levels, most specific first, with prior m and u.
+#   m: how often two listings of the same group fall into the level; u: how often two unrelated listings do.
+# Set from what directories do (a duplicate's name is exact about half the time and shares at least half its words
+# nearly always; its address is standardised alike about half the time); u is re-estimated from random pairs when
+# there are enough listings (`link(train=True)`).
+COMPARISONS: dict[str, list[Level]] = {
+    "name": [
+        Level("missing", "l.name_core IS NULL OR r.name_core IS NULL"),
+        Level("exact", "l.name_core = r.name_core", 0.55, 0.001, "name_core"),
+        Level("similar", "jaro_winkler_similarity(l.name_core, r.name_core) >= 0.92", 0.2, 0.003),
+        Level(
+            "half the words",
+            "len(list_intersect(l.name_tokens, r.name_tokens)) * 2 >= least(len(l.name_tokens), len(r.name_tokens))",
+            0.17,
+            0.01,
+        ),
+        Level("a word", "len(list_intersect(l.name_tokens, r.name_tokens)) >= 1", 0.05, 0.05),
+        Level("else", None, 0.03, 0.936),
+    ],
+    "location": [
+        Level(
+            "missing",
+            "(l.online_key IS NULL AND l.address_key IS NULL AND l.latitude IS NULL AND l.zip5 IS NULL "
+            "AND l.town IS NULL) OR (r.online_key IS NULL AND r.address_key IS NULL AND r.latitude IS NULL "
+            "AND r.zip5 IS NULL AND r.town IS NULL)",
+        ),
+        Level("join link", "l.online_key = r.online_key", 0.2, 0.0001),
+        Level("address", "l.address_key = r.address_key", 0.4, 0.0002),
+        Level("within 150 m", f"{_HAVERSINE_KM} <= {SAME_PLACE_KM}", 0.2, 0.0005),
+        Level("zip", "l.zip5 = r.zip5", 0.1, 0.002),
+        Level("town", "l.town = r.town", 0.05, 0.01),
+        Level("else", None, 0.05, 0.9873),
+    ],
+    "schedule": [
+        Level("missing", "len(l.slots) = 0 OR len(r.slots) = 0"),
+        Level("slot", "len(list_intersect(l.slots, r.slots)) > 0", 0.8, 0.02),
+        Level("day", "len(list_intersect(l.days, r.days)) > 0", 0.1, 0.12),
+        Level("else", None, 0.1, 0.86),
+    ],
+    "phone": [
+        Level("missing", "l.phone IS NULL OR r.phone IS NULL"),
+        Level("exact", "l.phone = r.phone", 0.7, 0.0005, "phone"),
+        Level("else", None, 0.3, 0.9995),
+    ],
+}
+
+
+def _splink_sql(sql: str) -> str:
+    """Splink names the two sides' columns `<column>_l` and `<column>_r`."""
+    return re.sub(r"\b([lr])\.(\w+)", r"\2_\1", sql)
+
+
+def comparisons() -> list[Any]:
+    """The comparisons as Splink objects, built from `COMPARISONS`."""
+    from splink import comparison_level_library as cll
+    from splink import comparison_library as cl
+
+    built = []
+    for name, levels in COMPARISONS.items():
+        creators = []
+        for level in levels:
+            if level.label == "missing":
+                creators.append(cll.CustomLevel(_splink_sql(level.sql or ""), "missing").configure(is_null_level=True))
+                continue
+            creator = cll.ElseLevel() if level.sql is None else cll.CustomLevel(_splink_sql(level.sql), level.label)
+            options: dict[str, Any] = {"m_probability": level.m, "u_probability": level.u}
+            if level.tf_column:
+                options["tf_adjustment_column"] = level.tf_column
+            creators.append(creator.configure(**options))
+        built.append(cl.CustomComparison(output_column_name=name, comparison_levels=creators))
+    return built
+
+
+def evidence_sql() -> str:
+    """'name=exact;location=address;...' for a pair `l`, `r` of link_input rows: the level each comparison fell in."""
+    parts = []
+    for name, levels in COMPARISONS.items():
+        cases = " ".join(f"WHEN {level.sql} THEN '{level.label}'" for level in levels if level.sql)
+        parts.append(f"'{name}=' || CASE {cases} ELSE 'else' END")
+    return " || ';' || ".join(parts)
+
+
+BLOCKING_RULES = [
+    "l.address_block = r.address_block",
+    "l.online_block = r.online_block",
+    "l.cell_0 = r.cell_0",
+    "l.cell_1 = r.cell_1",
+    "l.cell_2 = r.cell_2",
+    "l.cell_3 = r.cell_3",
+    "l.phone_block = r.phone_block",
+    "l.zip5 = r.zip5 AND l.name_core = r.name_core",
+    "l.town = r.town AND l.name_core = r.name_core",
+]
+
+
+def settings(prior: float = PRIOR) -> Any:
+    from splink import SettingsCreator
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="listing_id",
+        probability_two_random_records_match=prior,
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=True,
+    )
+
+
+def _cells(offset_lat: float, offset_lng: float) -> str:
+    return (
+        f"CASE WHEN precise THEN concat(floor(latitude / {CELL} + {offset_lat})::BIGINT, ',', "
+        f"floor(longitude / {CELL} + {offset_lng})::BIGINT) END"
+    )
+
+
+def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) -> None:
+    """`link_input` from the registered `listings_src` and `schedules_src`: one row per listing, keys normalised.
+
+    Runs in DuckDB so a million listings cost seconds, not minutes of Python.
+    """
+    drop = sorted(BOILERPLATE | KNOWN_ACRONYMS | set(acronyms))
+    statements = [
+        """
+        CREATE OR REPLACE MACRO link_words_of(text) AS
+            list_filter(string_split_regex(trim(regexp_replace(
+                lower(strip_accents(replace(coalesce(text, ''), '&', ' and '))), '[^\\p{L}\\p{N}]+', ' ', 'g')), ' '),
+                lambda w: w <> '')
+        """,
+        """
+        CREATE OR REPLACE TEMP TABLE link_words AS
+        SELECT listing_id, link_words_of(name) AS words,
+               -- Directories add their town or venue to a group's name ("Bipolar Support - St. Mark"); those words
+               -- say where, which the location comparison already weighs, not which group.
+               list_concat(link_words_of(city), link_words_of(location_name)) AS place_words
+        FROM listings_src
+        """,
+        """
+        CREATE OR REPLACE TEMP TABLE link_slots AS
+        SELECT listing_id,
+               list_distinct(flatten(list(
+                   list_transform(byday, lambda d: concat(d, '@', coalesce(opens_at, '')))))) AS slots,
+               list_distinct(flatten(list(byday))) AS days
+        FROM schedules_src GROUP BY listing_id
+        """,
+        """
+        CREATE OR REPLACE TEMP TABLE link_base AS
+        SELECT l.listing_id, l.source,
+               list_sort(list_distinct(coalesce(
+                   nullif(list_filter(w.words, lambda x: NOT list_contains($drop, x)
+                                                         AND NOT list_contains(w.place_words, x)), []),
+                   nullif(list_filter(w.words, lambda x: NOT list_contains($drop, x)), []),
+                   w.words))) AS name_tokens,
+               nullif(lower(regexp_extract(l.conference_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]+)', 1)) ||
+                   rtrim(regexp_extract(l.conference_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]+([^?#]*)', 1), '/'),
+                   '') AS online_key,
+               coalesce(l.address_key, street_fallback.key) AS address_key,
+               CASE WHEN l.latitude IS NOT NULL AND l.longitude IS NOT NULL
+                         AND coalesce(l.coordinates_precision, 'source') <> 'postal_code'
+                    THEN l.latitude END AS latitude,
+               CASE WHEN l.latitude IS NOT NULL AND l.longitude IS NOT NULL
+                         AND coalesce(l.coordinates_precision, 'source') <> 'postal_code'
+                    THEN l.longitude END AS longitude,
+               nullif(left(regexp_replace(coalesce(l.postal_code, ''), '[^0-9A-Za-z]', '', 'g'), 5), '') AS zip5,
+               CASE WHEN l.city IS NOT NULL THEN lower(strip_accents(l.city)) || '|' || lower(coalesce(l.region, ''))
+                    END AS town,
+               l.phone,
+               coalesce(s.slots, []) AS slots,
+               coalesce(s.days, []) AS days,
+               list_contains(coalesce(l.field_issues, []), 'name/missing') AS named_by_venue
+        FROM listings_src l
+        JOIN link_words w USING (listing_id)
+        LEFT JOIN link_slots s USING (listing_id)
+        LEFT JOIN (
+            SELECT listing_id,
+                   regexp_extract(lower(street), '^\\s*(\\d+[a-z]?)\\s', 1) || ' ' ||
+                   array_to_string(list_filter(string_split(trim(regexp_replace(
+                       regexp_replace(lower(street), '^\\s*\\d+[a-z]?\\s+', ''),
+                       '[^\\p{L}\\p{N}]+', ' ', 'g')), ' '),
+                       lambda x: x <> '' AND NOT list_contains($street_types, x)), ' ') || '|' ||
+                   left(postal_code, 5) AS key
+            FROM listings_src
+            WHERE address_key IS NULL AND regexp_matches(street, '^\\s*\\d') AND postal_code IS NOT NULL
+        ) street_fallback USING (listing_id)
+        """,
+        f"""
+        CREATE OR REPLACE TABLE link_input AS
+        SELECT *, nullif(array_to_string(name_tokens, ' '), '') AS name_core,
+               CASE WHEN count(*) OVER (PARTITION BY address_key) <= {MAX_BLOCK} THEN address_key END AS address_block,
+               CASE WHEN count(*) OVER (PARTITION BY online_key) <= {MAX_BLOCK} THEN online_key END AS online_block,
+               CASE WHEN count(*) OVER (PARTITION BY phone) <= 20 THEN phone END AS phone_block,
+               {_cells(0, 0)} AS cell_0, {_cells(0.5, 0)} AS cell_1, {_cells(0, 0.5)} AS cell_2,
+               {_cells(0.5, 0.5)} AS cell_3
+        FROM (SELECT *, latitude IS NOT NULL AS precise FROM link_base)
+        """,
+    ]
+    parameters = {"drop": drop, "street_types": sorted(STREET_TYPES)}
+    for statement in statements:
+        used = {key: value for key, value in parameters.items() if f"${key}" in statement}
+        con.execute(statement, used or None)
+    # A shared grid cell is a block only when few listings share it (a ZIP-centroid pile-up is not a place).
+    for cell in ("cell_0", "cell_1", "cell_2", "cell_3"):
+        con.execute(
+            f"""UPDATE link_input SET {cell} = NULL WHERE {cell} IN (
+                   SELECT {cell} FROM link_input WHERE {cell} IS NOT NULL
+                   GROUP BY {cell} HAVING count(*) > {MAX_BLOCK})"""
+        )
+    con.execute("ALTER TABLE link_input DROP COLUMN precise")
+
+
+STREET_TYPES = frozenset(
+    "st street ave avenue rd road dr drive blvd boulevard ln lane ct court pl place way pkwy parkway hwy highway "
+    "ter terrace cir circle sq square".split()
+)
+
+
+@dataclass
+class LinkResult:
+    memberships: list[Membership]
+    review_pairs: pd.DataFrame  # listing_id_l, listing_id_r, match_probability, evidence: the uncertain band
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A person's verdict on a pair: same group or different groups. Always obeyed."""
+
+    listing_id_l: str
+    listing_id_r: str
+    same: bool
+
+
+# Frequencies are shares of at least this many places (names) or groups (phones): in a small warehouse a name's
+# share says nothing about how common it is in the world.
+TF_FLOOR = 10_000
+
+
+def _term_frequencies(con: duckdb.DuckDBPyConnection, linker: Any, db_api: Any) -> None:
+    """How common a name or phone is among DIFFERENT groups, for Splink's term-frequency adjustment.
+
+    Splink's default counts rows, so a group listed by four directories would make its own name look common. A
+    name's frequency here is the share of distinct places (address, join link or town) it appears at; a phone's
+    is the share of distinct names that give it.
+    """
+    name_tf = con.execute(
+        f"""SELECT name_core, count(DISTINCT coalesce(address_key, online_key, zip5, town, listing_id)) /
+                   greatest((SELECT count(DISTINCT coalesce(address_key, online_key, zip5, town, listing_id))
+                             FROM link_input), {TF_FLOOR})::DOUBLE AS tf_name_core
+            FROM link_input WHERE name_core IS NOT NULL GROUP BY name_core"""
+    ).df()
+    phone_tf = con.execute(
+        f"""SELECT phone, count(DISTINCT coalesce(name_core, listing_id)) /
+                   greatest((SELECT count(DISTINCT name_core) FROM link_input), {TF_FLOOR})::DOUBLE AS tf_phone
+            FROM link_input WHERE phone IS NOT NULL GROUP BY phone"""
+    ).df()
+    for column, frame in (("name_core", name_tf), ("phone", phone_tf)):
+        registered = db_api.register(frame, table_name=f"tf_lookup_{column}")
+        linker.table_management.register_term_frequency_lookup(registered, column)
+
+
+def link(
+    con: duckdb.DuckDBPyConnection,
+    previous: Mapping[str, str] | None = None,
+    decisions: Iterable[Decision] = (),
+    seniority: Mapping[str, int] | None = None,
+    *,
+    train: bool = False,
+) -> LinkResult:
+    """Score, cluster and name groups for the listings in `link_input` (see `build_link_input`) on `con`.
+
+    `con` is a scratch DuckDB connection of our own, never the warehouse's (Splink creates work tables).
+    `previous` (listing_id → group_id) keeps ids stable; `seniority` (lower = known longer) breaks id ties.
+    """
+    import time
+
+    from splink import DuckDBAPI, Linker
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    # Splink 5 writes `x -> ...` lambdas, which DuckDB 2 accepts only with this setting.
+    con.execute("SET lambda_syntax='ENABLE_SINGLE_ARROW'")
+    count = con.execute("SELECT count(*) FROM link_input").fetchall()[0][0]
+    decisions = list(decisions)
+    edges = pd.DataFrame(columns=["listing_id_l", "listing_id_r", "match_probability", "evidence"])
+    if count >= 2:
+        db_api = DuckDBAPI(connection=con)
+        linker = Linker(db_api.register("link_input"), settings())
+        _term_frequencies(con, linker, db_api)
+        if train and count >= TRAIN_MIN:
+            _train(linker)
+        timings["train"] = time.perf_counter() - started
+        predicted = linker.inference.predict(threshold_match_probability=REVIEW_LOW)
+        edges = con.execute(
+            f"""SELECT e.listing_id_l, e.listing_id_r, e.match_probability, {evidence_sql()} AS evidence
+                FROM {predicted.physical_name} e
+                JOIN link_input l ON l.listing_id = e.listing_id_l
+                JOIN link_input r ON r.listing_id = e.listing_id_r
+                ORDER BY e.match_probability DESC, e.listing_id_l, e.listing_id_r"""
+        ).df()
+        timings["predict"] = time.perf_counter() - started - timings["train"]
+    mark = time.perf_counter()
+    meta = _cluster_meta(con, edges, decisions)
+    memberships, review = cluster_links(edges, meta, decisions, previous or {}, seniority or {}, count, con)
+    timings["cluster"] = time.perf_counter() - mark
+    return LinkResult(memberships, review, timings)
+
+
+TRAIN_MIN = 5000
+
+
+def _train(linker: Any) -> None:
+    """u from random pairs (what unrelated listings share); m stays at its prior values."""
+    linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=7)
+
+
+@dataclass
+class _Meta:
+    source: str
+    name_core: str | None
+    named_by_venue: bool
+    slots: frozenset[str]
+
+
+def _cluster_meta(con: duckdb.DuckDBPyConnection, edges: pd.DataFrame, decisions: list[Decision]) -> dict[str, _Meta]:
+    ids = set(edges["listing_id_l"]) | set(edges["listing_id_r"])
+    ids |= {d.listing_id_l for d in decisions} | {d.listing_id_r for d in decisions}
+    if not ids:
+        return {}
+    con.register("link_ids", pd.DataFrame({"listing_id": sorted(ids)}))
+    rows = con.execute(
+        "SELECT listing_id, source, name_core, named_by_venue, slots FROM link_input JOIN link_ids USING (listing_id)"
+    ).fetchall()
+    con.unregister("link_ids")
+    return {row[0]: _Meta(row[1], row[2], bool(row[3]), frozenset(row[4] or ())) for row in rows}
+
+
+def cluster_links(
+    edges: pd.DataFrame,
+    meta: Mapping[str, _Meta],
+    decisions: Sequence[Decision],
+    previous: Mapping[str, str],
+    seniority: Mapping[str, int],
+    count: int,
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[list[Membership], pd.DataFrame]:
+    """Strongest links first, each accepted only if its two clusters have nothing that contradicts it."""
+    different = {frozenset((d.listing_id_l, d.listing_id_r)) for d in decisions if not d.same}
+    decided = different | {frozenset((d.listing_id_l, d.listing_id_r)) for d in decisions if d.same}
+    parent: dict[str, str] = {}
+    members: dict[str, list[str]] = {}
+
+    def find(item: str) -> str:
+        parent.setdefault(item, item)
+        members.setdefault(item, [item])
+        root = item
+        while parent[root] != root:
+            root = parent[root]
+        while parent[item] != root:
+            parent[item], item = root, parent[item]
+        return root
+
+    def join(a: str, b: str, *, forced: bool) -> bool:
+        root_a, root_b = find(a), find(b)
+        if root_a == root_b:
+            return True
+        if not forced and not _compatible(members[root_a], members[root_b], meta, different):
+            return False
+        if forced and any(frozenset((x, y)) in different for x in members[root_a] for y in members[root_b]):
+            return False
+        keep, gone = sorted((root_a, root_b))
+        parent[gone] = keep
+        members[keep].extend(members.pop(gone))
+        return True
+
+    best: dict[str, tuple[float, str]] = {}
+    # A person's "same" comes first and is always obeyed (unless it contradicts their own "different").
+    for decision in decisions:
+        if decision.same and decision.listing_id_l in meta and decision.listing_id_r in meta:
+            join(decision.listing_id_l, decision.listing_id_r, forced=True)
+            for item in (decision.listing_id_l, decision.listing_id_r):
+                best[item] = (1.0, "review=same")
+
+    review_rows = []
+    for row in edges.to_dict("records"):
+        left, right, probability = row["listing_id_l"], row["listing_id_r"], float(row["match_probability"])
+        evidence = str(row["evidence"])
+        pair = frozenset((left, right))
+        if pair in decided:
+            continue
+        accepted = probability >= MATCH_PROBABILITY and join(left, right, forced=False)
+        if accepted:
+            for item in (left, right):
+                if item not in best or probability > best[item][0]:
+                    best[item] = (probability, evidence)
+        elif find(left) != find(right):
+            reason = "" if probability < MATCH_PROBABILITY else ";refused=contradicts its cluster"
+            review_rows.append((left, right, probability, evidence + reason))
+
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for item in list(parent):
+        clusters[find(item)].append(item)
+    linked = set(parent)
+    singles = con.execute("SELECT listing_id FROM link_input ORDER BY listing_id").fetchall() if count else []
+    groups = [sorted(items) for items in clusters.values()]
+    groups += [[listing] for (listing,) in singles if listing not in linked]
+    ids = assign_group_ids(groups, previous, seniority)
+    memberships = [
+        Membership(group_id, listing, *best.get(listing, (1.0, "single")))
+        for group_ids, group_id in zip(groups, ids, strict=True)
+        for listing in group_ids
+    ]
+    review = pd.DataFrame(review_rows, columns=["listing_id_l", "listing_id_r", "match_probability", "evidence"])
+    return memberships, review
+
+
+def _compatible(left: list[str], right: list[str], meta: Mapping[str, _Meta], different: set[frozenset[str]]) -> bool:
+    """No pair across the two clusters contradicts: one source's listings are rows of one group only when they
+    share the name; different sources' stated schedules must share a slot; no person said "different"."""
+    for a_id in left:
+        a = meta[a_id]
+        for b_id in right:
+            b = meta[b_id]
+            if frozenset((a_id, b_id)) in different:
+                return False
+            if a.source == b.source:
+                if a.name_core != b.name_core or a.named_by_venue or b.named_by_venue:
+                    return False
+            elif a.slots and b.slots and not a.slots & b.slots:
+                return False
+    return True
+
+
+def organisation_acronyms(organizations: Iterable[str | None]) -> list[str]:
+    """Initials of every organisation seen ("Riverside Peer Support Network" → "rpsn"): directories prefix names
+    with them."""
+    return sorted({acronym for acronym in map(initials, organizations) if acronym})
