@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.dedupe import Membership
-from pipeline.linkage import Decision, LinkResult, build_link_input, link, organisation_acronyms
+from pipeline.linkage import LINK_COLUMNS, Decision, LinkResult, link_tables
 from schemas.listing import Schedule
 from schemas.vocab import WEEKDAY_CODES, Freq
 
@@ -119,28 +119,12 @@ def link_listings(
     decisions: list[Decision],
     seniority: Mapping[str, int],
 ) -> LinkResult:
-    """Run the linkage on a scratch in-memory DuckDB: Splink's work tables never touch the warehouse file."""
-    scratch = duckdb.connect()
-    try:
-        scratch.register(
-            "listings_src",
-            con.sql(
-                """SELECT listing_id, source, name, organization, conference_url, address_key, street, postal_code,
-                          city, region, location_name, latitude, longitude, coordinates_precision, phone, field_issues
-                   FROM listings"""
-            ).to_arrow_table(),
-        )
-        scratch.register(
-            "schedules_src",
-            con.sql(
-                "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
-            ).to_arrow_table(),
-        )
-        organizations = [row[0] for row in con.execute("SELECT DISTINCT organization FROM listings").fetchall()]
-        build_link_input(scratch, organisation_acronyms(organizations))
-        return link(scratch, previous, decisions, seniority)
-    finally:
-        scratch.close()
+    """Link the warehouse's listings (read as Arrow tables: no per-row Python)."""
+    listings = con.sql(f"SELECT {', '.join(LINK_COLUMNS)} FROM listings").to_arrow_table()
+    schedules = con.sql(
+        "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
+    ).to_arrow_table()
+    return link_tables(listings, schedules, previous, decisions, seniority)
 
 
 def record_id_changes(

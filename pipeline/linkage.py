@@ -47,7 +47,8 @@ MAX_BLOCK = 300
 CELL = 0.004
 SAME_PLACE_KM = 0.15
 
-log = logging.getLogger(__name__)
+# Splink logs each stage's timing at INFO; a run's report says what matters.
+logging.getLogger("splink").setLevel(logging.WARNING)
 
 
 _HAVERSINE_KM = (
@@ -373,6 +374,40 @@ def link(
 
 
 TRAIN_MIN = 5000
+
+# The listing columns the linkage reads.
+LINK_COLUMNS = [
+    "listing_id", "source", "name", "organization", "conference_url", "address_key", "street", "postal_code",
+    "city", "region", "location_name", "latitude", "longitude", "coordinates_precision", "phone", "field_issues",
+]  # fmt: skip
+
+
+def link_tables(
+    listings: Any,
+    schedules: Any,
+    previous: Mapping[str, str] | None = None,
+    decisions: Iterable[Decision] = (),
+    seniority: Mapping[str, int] | None = None,
+    *,
+    train: bool = False,
+) -> LinkResult:
+    """Link listings given as tables (Arrow or pandas) with `LINK_COLUMNS`, and their schedules (listing_id, byday,
+    opens_at "HH:MM"), on a scratch in-memory DuckDB, so Splink's work tables never touch the warehouse."""
+    import time
+
+    scratch = duckdb.connect()
+    try:
+        started = time.perf_counter()
+        scratch.register("listings_src", listings)
+        scratch.register("schedules_src", schedules)
+        organizations = [row[0] for row in scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()]
+        build_link_input(scratch, organisation_acronyms(organizations))
+        prepared = time.perf_counter() - started
+        result = link(scratch, previous, decisions, seniority, train=train)
+        result.timings = {"prepare": prepared, **result.timings}
+        return result
+    finally:
+        scratch.close()
 
 
 def _train(linker: Any) -> None:
