@@ -89,13 +89,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="export the deduplicated groups")
     _add_warehouse(export)
-    export.add_argument("--format", required=True, choices=list(EXPORT_FORMATS), dest="fmt")
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=list(EXPORT_FORMATS),
+        dest="fmt",
+        help="csv, parquet (partitioned by country and region above 100,000 groups), ndjson, geojson, "
+        "hsds (Open Referral HSDS 3.0 data package), meeting-guide (Meeting Guide JSON feed), ics (iCalendar)",
+    )
     export.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
+    export.add_argument(
+        "--by",
+        choices=["group", "region"],
+        default="group",
+        help="ics only: one calendar file per group (default) or per region",
+    )
     export.add_argument(
         "--include-contacts",
         action="store_true",
-        help="also export e-mail addresses (internal use only; public exports leave them out)",
+        help="keep e-mail addresses, phone numbers and full names found in descriptions (internal use only; "
+        "public exports withhold them)",
     )
+
+    report = commands.add_parser("report", help="write a self-contained HTML report with charts")
+    _add_warehouse(report)
+    report.add_argument("--out", required=True, type=Path, metavar="FILE.html", help="the page to write")
 
     review = commands.add_parser(
         "review",
@@ -241,11 +259,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out} is a file; give a directory to write the export into")
     con = connect(args.warehouse, read_only=True)
     try:
-        paths = export(con, args.out, args.fmt, include_contacts=args.include_contacts)
-        count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
+        paths = export(con, args.out, args.fmt, include_contacts=args.include_contacts, by=args.by)
+        count = con.execute("SELECT count(*) FROM groups WHERE status IS DISTINCT FROM 'withdrawn'").fetchall()[0][0]
     finally:
         con.close()
-    print(f"{count} groups exported: " + ", ".join(str(path) for path in paths))
+    shown = ", ".join(str(path) for path in paths) if len(paths) <= 6 else f"{len(paths)} files under {args.out}"
+    print(f"{count} groups exported: {shown}")
     return 0
 
 
@@ -287,6 +306,24 @@ def cmd_review(args: argparse.Namespace) -> int:
         f"recorded: {pair[0]} and {pair[1]} are {'the same group' if same else 'different groups'}; "
         f"{report['totals']['groups']} groups after re-linking"
     )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import write_report
+    from pipeline.warehouse import connect
+
+    if args.out.is_dir():
+        raise UserError(f"--out {args.out} is a directory; give a file name such as {args.out / 'report.html'}")
+    con = connect(args.warehouse, read_only=True)
+    try:
+        try:
+            path = write_report(con, args.out)
+        except OSError as error:
+            raise UserError(f"cannot write {args.out}: {error.strerror or error}") from error
+    finally:
+        con.close()
+    print(f"report: {path}")
     return 0
 
 
@@ -364,6 +401,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "export": cmd_export,
     "review": cmd_review,
+    "report": cmd_report,
     "sources": cmd_sources,
 }
 
