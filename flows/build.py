@@ -51,6 +51,7 @@ def normalise_task(outcome: CrawlOutcome) -> SourceBatch:
         records = read_jsonl(outcome.items_path) if outcome.items_path.exists() else []
         batch = normalise_batch(outcome.source, records)
     batch.status = outcome.status
+    batch.complete = outcome.status == "ok"  # a finished, healthy crawl lists all the source has
     batch.error = outcome.error
     batch.duration_s = round(outcome.duration_s, 2)
     batch.crawl_stats = outcome.summary_stats()
@@ -115,14 +116,16 @@ def build_flow(
 
 
 @task(cache_policy=NO_CACHE, task_run_name="normalise-{source}")
-def normalise_file_task(path: Path, source: str, override_source: bool) -> list[SourceBatch]:
-    return normalise_file(path, source, override_source=override_source)
+def normalise_file_task(path: Path, source: str, override_source: bool, complete: bool) -> list[SourceBatch]:
+    return normalise_file(path, source, override_source=override_source, complete=complete)
 
 
 @flow(name="peergroups-ingest", flow_run_name="ingest-{source}")
-def ingest_flow(path: Path, source: str, warehouse: Path, override_source: bool = False) -> dict[str, Any]:
-    """Validate, load and dedupe raw listings from a JSON lines file."""
-    batches = normalise_file_task(path, source, override_source)
+def ingest_flow(
+    path: Path, source: str, warehouse: Path, override_source: bool = False, complete: bool = False
+) -> dict[str, Any]:
+    """Validate, load and dedupe raw listings from a JSON lines file (`complete`: it is all the source lists)."""
+    batches = normalise_file_task(path, source, override_source, complete)
     report = store_task(warehouse, "ingest", batches, new_run_id())
     publish_report(report)
     return report
@@ -140,14 +143,15 @@ def report_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# peergroups {report['kind']} {report['run_id']}: {report['status']}",
         "",
-        "| source | status | raw | listings | rejects | new groups | seconds | error |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| source | status | raw | listings | rejects | new groups | withdrawn | seconds | error |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     warnings = []
     for row in report["sources"]:
         lines.append(
             f"| {row['source']} | {row['status']} | {row['raw']} | {row['listings']} | {row['rejects']} | "
-            f"{row['new_groups']} | {row['duration_s'] if row['duration_s'] is not None else ''} | "
+            f"{row['new_groups']} | {row.get('withdrawn', 0)} | "
+            f"{row['duration_s'] if row['duration_s'] is not None else ''} | "
             f"{(row['error'] or '').replace('|', '/')} |"
         )
         for name, (before, now) in (row.get("missing_jumps") or {}).items():

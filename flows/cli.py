@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--source", metavar="NAME", help="source name for every record (default: each record's own, else the file name)"
     )
+    ingest.add_argument(
+        "--complete",
+        action="store_true",
+        help="the file is everything its source lists now: that source's listings missing from it are withdrawn",
+    )
 
     export = commands.add_parser("export", help="export the deduplicated groups")
     _add_warehouse(export)
@@ -246,7 +251,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     _prepare(args.warehouse)
     from flows.build import ingest_flow
 
-    report = ingest_flow(args.file, args.source or args.file.stem, args.warehouse, bool(args.source))
+    report = ingest_flow(args.file, args.source or args.file.stem, args.warehouse, bool(args.source), args.complete)
     print_report(report)
     return 0
 
@@ -367,11 +372,11 @@ def _latest_source_runs(warehouse: Path) -> dict[str, tuple[str, int]]:
 
 def print_report(report: dict[str, Any]) -> None:
     print(f"\n{report['kind']} {report['run_id']}: {report['status']}")
-    print(f"{'source':24} {'status':8} {'raw':>6} {'listings':>9} {'rejects':>8} {'new groups':>11}")
+    print(f"{'source':24} {'status':8} {'raw':>6} {'listings':>9} {'rejects':>8} {'new groups':>11} {'withdrawn':>10}")
     for row in report["sources"]:
         print(
             f"{row['source']:24} {row['status']:8} {row['raw']:>6} {row['listings']:>9} {row['rejects']:>8} "
-            f"{row['new_groups']:>11}"
+            f"{row['new_groups']:>11} {row.get('withdrawn', 0):>10}"
         )
         if row["error"]:
             print(f"{'':24} {row['error']}")
@@ -388,6 +393,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         f"total: {totals['raw']} raw = {totals['listings']} listings + {totals['rejects']} rejects; "
         f"{totals['groups']} groups after dedupe ({totals['new_groups']} new)"
+        + (f"; {totals['withdrawn']} listings withdrawn" if totals.get("withdrawn") else "")
     )
     print(f"warehouse: {report['warehouse']}")
     for path in report.get("exports", []):

@@ -31,6 +31,9 @@ SURVIVING_FIELDS = [
     "phone", "email", "website", "conference_url", "conference_phone", "format", "cost", "language",
     "faith_based", "led_by", "registration",
 ]  # fmt: skip
+# A group is as alive as its liveliest listing: active if any directory lists it as meeting, withdrawn only when
+# every directory has withdrawn it.
+STATUS_RANK = {"active": 0, "temporarily_closed": 1, "stale": 2, "inactive": 3, "withdrawn": 4}
 # Coordinates travel together, from the member whose position is best known.
 PRECISION_RANK = {"source": 0, "approximate": 1, "postal_code": 2}
 
@@ -189,7 +192,8 @@ def build_golden_records(
         else:
             group["latitude"] = group["longitude"] = group["coordinates_precision"] = None
         group["cost"] = group["cost"] or "unknown"
-        group["status"] = "active" if any(row["status"] == "active" for row in rows) else ranked[0]["status"]
+        group["status"] = min((row["status"] for row in rows), key=lambda status: STATUS_RANK.get(status, 9))
+        group["first_seen_at"] = min(row["first_seen_at"] for row in rows)
         group["topics"] = _union(row["topics"] for row in ranked)
         group["audiences"] = _union(row["audiences"] for row in ranked)
         group["name"] = best_name([row["name"] for row in ranked])

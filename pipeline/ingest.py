@@ -15,7 +15,16 @@ from typing import Any
 
 from pipeline.groups import refresh_groups
 from pipeline.normalise import Reject, normalise
-from pipeline.warehouse import SourceBatch, connect, load_batches, record_run_end, record_run_start, transaction
+from pipeline.warehouse import (
+    SourceBatch,
+    connect,
+    load_batches,
+    mark_stale,
+    record_run_end,
+    record_run_start,
+    transaction,
+    withdraw_unlisted,
+)
 from schemas.listing import GroupListing
 
 
@@ -123,7 +132,9 @@ def normalise_batch(
     return SourceBatch(source=source, raw_records=raw_records, listings=listings, rejects=rejects)
 
 
-def normalise_file(path: Path, default_source: str, *, override_source: bool = False) -> list[SourceBatch]:
+def normalise_file(
+    path: Path, default_source: str, *, override_source: bool = False, complete: bool = False
+) -> list[SourceBatch]:
     """A handed-over file may hold several sources' records: one batch per source, so each is reported apart."""
     by_source: dict[str, list[dict[str, Any] | UnreadableLine]] = {default_source: []}
     for record in read_jsonl(path):
@@ -132,11 +143,14 @@ def normalise_file(path: Path, default_source: str, *, override_source: bool = F
         else:
             name = str(record["source"]).strip()
         by_source.setdefault(name, []).append(record)
-    return [
+    batches = [
         normalise_batch(name, records, override_source=override_source)
         for name, records in by_source.items()
         if records or name == default_source
     ]
+    for batch in batches:
+        batch.complete = complete and bool(batch.raw_records)
+    return batches
 
 
 def new_run_id() -> str:
@@ -162,16 +176,28 @@ def store_run(
         with transaction(con):
             record_run_start(con, run_id, kind)
             loaded = [batch for batch in batches if batch.status != "failed"]
+            drops = {batch.source: _sharp_drop(con, batch) for batch in loaded}
+            for batch in loaded:
+                if drops[batch.source]:
+                    batch.status, batch.error = "broken", drops[batch.source]
             load_batches(con, run_id, loaded)
+            withdrawn = {
+                batch.source: withdraw_unlisted(con, run_id, batch)
+                for batch in loaded
+                if batch.complete and batch.status == "ok"
+            }
+            mark_stale(con, run_id)
             if before_link is not None:
                 before_link(con)  # e.g. a review decision, stored in the same transaction as the re-link
             new_group_ids = refresh_groups(con, run_id, trust=trust)
             new_by_source = _new_groups_by_source(con, new_group_ids)
             group_count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
-            source_rows = [_source_row(batch, new_by_source.get(batch.source, 0)) for batch in batches]
+            source_rows = [
+                _source_row(batch, new_by_source.get(batch.source, 0), withdrawn.get(batch.source)) for batch in batches
+            ]
             for row in source_rows:
                 row["missing_jumps"] = _missing_jumps(con, row)
-            failed = [row for row in source_rows if row["status"] == "failed"]
+            failed = [row for row in source_rows if row["status"] in ("failed", "broken")]
             status = "ok" if not failed else ("failed" if len(failed) == len(source_rows) else "partial")
             report = {
                 "run_id": run_id,
@@ -184,6 +210,7 @@ def store_run(
                     "listings": sum(row["listings"] for row in source_rows),
                     "rejects": sum(row["rejects"] for row in source_rows),
                     "new_groups": len(new_group_ids),
+                    "withdrawn": sum(withdrawn.values()),
                     "groups": group_count,
                 },
             }
@@ -239,7 +266,29 @@ def _missing_jumps(con: Any, row: dict[str, Any]) -> dict[str, list[float]]:
     }
 
 
-def _source_row(batch: SourceBatch, new_groups: int) -> dict[str, Any]:
+# A healthy source that suddenly returns less than this share of its last healthy run's records is broken (a
+# changed page, a half-served feed): what it returned is loaded, but nothing of it is withdrawn.
+SHARP_DROP = 0.5
+SHARP_DROP_MIN = 10  # below this many records a halving is noise
+
+
+def _sharp_drop(con: Any, batch: SourceBatch) -> str | None:
+    if batch.status != "ok":
+        return None
+    previous = con.execute(
+        """SELECT raw_count FROM run_sources WHERE source = ? AND status = 'ok' AND raw_count > 0
+           ORDER BY run_id DESC LIMIT 1""",
+        [batch.source],
+    ).fetchall()
+    if not previous or previous[0][0] < SHARP_DROP_MIN:
+        return None
+    before, now = previous[0][0], len(batch.raw_records)
+    if now < before * SHARP_DROP:
+        return f"broken: {now} records, down from {before} in its last healthy run; nothing withdrawn"
+    return None
+
+
+def _source_row(batch: SourceBatch, new_groups: int, withdrawn: int | None = None) -> dict[str, Any]:
     issues = Counter(issue for listing in batch.listings for issue in listing.field_issues)
     return {
         "source": batch.source,
@@ -249,6 +298,8 @@ def _source_row(batch: SourceBatch, new_groups: int) -> dict[str, Any]:
         "listings": len(batch.listings),
         "rejects": len(batch.rejects),
         "new_groups": new_groups if batch.status != "failed" else 0,
+        "complete": batch.complete and batch.status == "ok",
+        "withdrawn": withdrawn or 0,
         "duration_s": batch.duration_s,
         "crawl_stats": batch.crawl_stats or {},
         "field_issues": dict(sorted(issues.items())),

@@ -7,6 +7,7 @@ is left as it was before the load began.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -211,7 +212,91 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "listing history: lifecycle status, withdrawal, change events; analyst views",
+        """
+        ALTER TABLE listings ADD COLUMN source_status VARCHAR;
+        ALTER TABLE listings ADD COLUMN content_hash VARCHAR;
+        ALTER TABLE listings ADD COLUMN withdrawn_at TIMESTAMPTZ;
+        ALTER TABLE listings ADD COLUMN withdrawn_run VARCHAR;
+        UPDATE listings SET source_status = status;
+        ALTER TABLE groups ADD COLUMN first_seen_at TIMESTAMPTZ;
+        ALTER TABLE run_sources ADD COLUMN complete BOOLEAN;
+        ALTER TABLE run_sources ADD COLUMN withdrawn_count INTEGER;
+        CREATE TABLE listing_events (
+            run_id VARCHAR NOT NULL,
+            listing_id VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            event VARCHAR NOT NULL,
+            happened_at TIMESTAMPTZ NOT NULL
+        );
+
+        CREATE VIEW group_meetings AS
+            SELECT g.group_id, g.name, g.format, g.status, g.country, g.region, g.city, g.topics, g.audiences,
+                   g.language, g.cost, s.freq, s."interval", s.byday AS rule_days, day, s.opens_at, s.closes_at,
+                   s.timezone,
+                   CASE WHEN s.opens_at IS NOT NULL AND s.timezone IS NOT NULL
+                        THEN timezone(s.timezone, current_date + s.opens_at) END AS starts_at_today
+            FROM groups g JOIN group_schedules s USING (group_id), unnest(s.byday) AS days(day);
+
+        CREATE VIEW coverage AS
+            SELECT coalesce(g.country, 'unknown') AS country, coalesce(g.region, 'online or unknown') AS region,
+                   coalesce(topic, 'unclassified') AS topic, g.format, count(DISTINCT g.group_id) AS groups
+            FROM groups g LEFT JOIN unnest(g.topics) AS t(topic) ON true
+            WHERE g.status <> 'withdrawn'
+            GROUP BY ALL;
+
+        CREATE VIEW source_overlap AS
+            WITH listed AS (SELECT DISTINCT m.group_id, l.source FROM group_members m JOIN listings l USING (listing_id)
+                            WHERE l.status <> 'withdrawn')
+            SELECT a.source AS source, b.source AS other_source, count(*) AS shared_groups
+            FROM listed a JOIN listed b ON a.group_id = b.group_id AND a.source <> b.source
+            GROUP BY ALL;
+
+        CREATE VIEW source_coverage AS
+            WITH listed AS (SELECT DISTINCT m.group_id, l.source FROM group_members m JOIN listings l USING (listing_id)
+                            WHERE l.status <> 'withdrawn'),
+                 sources_per_group AS (SELECT group_id, count(*) AS n FROM listed GROUP BY group_id)
+            SELECT source, count(*) AS groups, count(*) FILTER (WHERE n = 1) AS only_here
+            FROM listed JOIN sources_per_group USING (group_id)
+            GROUP BY source;
+
+        CREATE VIEW freshness AS
+            SELECT source, status, count(*) AS listings, min(last_seen_at) AS oldest_confirmation,
+                   max(last_seen_at) AS newest_confirmation,
+                   median(date_diff('day', last_seen_at, now())) AS median_days_since_confirmed
+            FROM listings GROUP BY source, status;
+
+        CREATE VIEW field_quality AS
+            SELECT source, field, avg(CASE WHEN filled THEN 1.0 ELSE 0.0 END) AS share_filled, count(*) AS listings
+            FROM (
+                SELECT source, unnest([
+                    {'field': 'address', 'filled': address IS NOT NULL},
+                    {'field': 'coordinates', 'filled': latitude IS NOT NULL},
+                    {'field': 'phone', 'filled': phone IS NOT NULL},
+                    {'field': 'email', 'filled': email IS NOT NULL},
+                    {'field': 'website', 'filled': website IS NOT NULL},
+                    {'field': 'conference_url', 'filled': conference_url IS NOT NULL},
+                    {'field': 'schedule', 'filled': schedule_source IN ('structured', 'text')},
+                    {'field': 'topics', 'filled': len(topics) > 0},
+                    {'field': 'description', 'filled': description IS NOT NULL},
+                    {'field': 'cost', 'filled': cost <> 'unknown'}
+                ], recursive := true)
+                FROM listings WHERE status <> 'withdrawn'
+            )
+            GROUP BY source, field;
+
+        CREATE VIEW listing_changes AS
+            SELECT e.happened_at, e.run_id, e.event, e.source, l.source_id, e.listing_id, l.name, l.city, l.region,
+                   l.group_id
+            FROM listing_events e JOIN listings l USING (listing_id);
+        """,
+    ),
 ]
+
+# A listing that no run has confirmed for this long is `stale`: the group may have stopped meeting.
+STALE_AFTER_DAYS = 90
 
 
 # New warehouses are written in a storage format the DuckDB 1.5 CLI (PyPI `duckdb-cli`, what analysts install)
@@ -306,6 +391,9 @@ class SourceBatch:
     error: str | None = None
     duration_s: float | None = None
     crawl_stats: dict[str, Any] | None = None
+    # The batch is everything the source lists now (a finished, healthy crawl; or a file given as complete), so a
+    # listing it no longer holds has been withdrawn. A partial or failed crawl never withdraws anything.
+    complete: bool = False
 
 
 LISTING_COLUMNS = [
@@ -314,16 +402,26 @@ LISTING_COLUMNS = [
     "coordinates_approximate", "phone", "phone_raw", "email", "website", "conference_url", "conference_phone",
     "format", "status", "schedule_text", "topics", "audiences", "language", "cost", "types", "field_issues",
     "fetched_at", "unit", "address_key", "coordinates_precision", "schedule_source", "faith_based", "led_by",
-    "registration", "raw_values",
+    "registration", "raw_values", "source_status", "content_hash",
 ]  # fmt: skip
 LIST_COLUMNS = ("topics", "audiences", "types", "field_issues")
 
 
 def _listing_frame(listings: Sequence[GroupListing]) -> pd.DataFrame:
-    rows = [listing.model_dump(mode="json", include=set(LISTING_COLUMNS)) for listing in listings]
-    for row in rows:
+    rows = []
+    for listing in listings:
+        row = listing.model_dump(mode="json", include=set(LISTING_COLUMNS))
         row["raw_values"] = json.dumps(row["raw_values"], default=str, ensure_ascii=False)
+        row["source_status"] = row["status"]
+        row["content_hash"] = content_hash(listing)
+        rows.append(row)
     return pd.DataFrame(rows, columns=LISTING_COLUMNS)
+
+
+def content_hash(listing: GroupListing) -> str:
+    """What the source says about the group, without when it was fetched: equal hashes mean nothing changed."""
+    payload = listing.model_dump(mode="json", exclude={"fetched_at", "raw_values"})
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def _schedule_frame(listings: Sequence[GroupListing]) -> pd.DataFrame:
@@ -395,10 +493,54 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
             _upsert_listings(con, run_id, now, batch.listings)
 
 
+def withdraw_unlisted(con: duckdb.DuckDBPyConnection, run_id: str, batch: SourceBatch) -> int:
+    """Mark `withdrawn` the source's listings a complete batch no longer holds; returns how many.
+
+    A record the source still lists but we rejected this time is not withdrawn: it is there, just unreadable.
+    """
+    seen = [listing.listing_id for listing in batch.listings]
+    seen += [listing_id(batch.source, reject.source_id) for reject in batch.rejects if reject.source_id]
+    con.register("still_listed", pd.DataFrame({"listing_id": seen}, dtype="string"))
+    now = _now()
+    gone = "source = $source AND status <> 'withdrawn' AND listing_id NOT IN (SELECT listing_id FROM still_listed)"
+    con.execute(
+        f"INSERT INTO listing_events SELECT $run, listing_id, source, 'withdrawn', $now FROM listings WHERE {gone}",
+        {"run": run_id, "now": now, "source": batch.source},
+    )
+    count = con.execute(
+        f"UPDATE listings SET status = 'withdrawn', withdrawn_at = $now, withdrawn_run = $run WHERE {gone}",
+        {"run": run_id, "now": now, "source": batch.source},
+    ).fetchall()[0][0]
+    con.unregister("still_listed")
+    return int(count)
+
+
+def mark_stale(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Listings no run has confirmed for STALE_AFTER_DAYS become `stale` (seen again, they are active again)."""
+    now = _now()
+    old = f"status IN ('active', 'temporarily_closed') AND last_seen_at < $now - INTERVAL {STALE_AFTER_DAYS} DAY"
+    con.execute(
+        f"INSERT INTO listing_events SELECT $run, listing_id, source, 'stale', $now FROM listings WHERE {old}",
+        {"run": run_id, "now": now},
+    )
+    con.execute(f"UPDATE listings SET status = 'stale' WHERE {old}", {"now": now})
+
+
 def _upsert_listings(
     con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, listings: Sequence[GroupListing]
 ) -> None:
     con.register("staged_listings", _listing_frame(listings))
+    # What this load changes, before it changes it: new listings, listings back after a withdrawal, edits.
+    con.execute(
+        """INSERT INTO listing_events
+           SELECT $run, s.listing_id, s.source,
+                  CASE WHEN t.listing_id IS NULL THEN 'new' WHEN t.status = 'withdrawn' THEN 'relisted'
+                       ELSE 'changed' END,
+                  $now
+           FROM staged_listings s LEFT JOIN listings t USING (listing_id)
+           WHERE t.listing_id IS NULL OR t.status = 'withdrawn' OR t.content_hash IS DISTINCT FROM s.content_hash""",
+        {"run": run_id, "now": now},
+    )
     updates = ", ".join(f"{column} = s.{column}" for column in LISTING_COLUMNS if column != "listing_id")
     casts = ", ".join(f"CAST({column} AS VARCHAR[]) AS {column}" for column in LIST_COLUMNS)
     con.execute(
@@ -407,7 +549,8 @@ def _upsert_listings(
             SELECT * REPLACE ({casts}, CAST(raw_values AS JSON) AS raw_values) FROM staged_listings
         ) AS s
         ON t.listing_id = s.listing_id
-        WHEN MATCHED THEN UPDATE SET {updates}, last_seen_run = $run, last_seen_at = $now
+        WHEN MATCHED THEN UPDATE SET {updates}, last_seen_run = $run, last_seen_at = $now, withdrawn_at = NULL,
+                                     withdrawn_run = NULL
         WHEN NOT MATCHED THEN INSERT ({", ".join(LISTING_COLUMNS)}, group_id, first_seen_run, last_seen_run,
                                       first_seen_at, last_seen_at)
             VALUES ({", ".join("s." + column for column in LISTING_COLUMNS)}, NULL, $run, $run, $now, $now)
@@ -471,7 +614,8 @@ def record_run_end(
     for row in source_rows:
         con.execute(
             """INSERT INTO run_sources VALUES ($run_id, $source, $status, $error, $raw, $listings, $rejects,
-                                              $new_groups, $duration_s, $crawl_stats, $field_issues)""",
+                                              $new_groups, $duration_s, $crawl_stats, $field_issues, $complete,
+                                              $withdrawn)""",
             {
                 "run_id": run_id,
                 **{key: row.get(key) for key in ("source", "status", "error", "raw", "listings", "rejects")},
@@ -479,5 +623,7 @@ def record_run_end(
                 "duration_s": row.get("duration_s"),
                 "crawl_stats": json.dumps(row.get("crawl_stats") or {}, default=str),
                 "field_issues": json.dumps(row.get("field_issues") or {}),
+                "complete": row.get("complete"),
+                "withdrawn": row.get("withdrawn"),
             },
         )
