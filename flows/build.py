@@ -59,8 +59,15 @@ def normalise_task(outcome: CrawlOutcome) -> SourceBatch:
 
 
 @task(cache_policy=NO_CACHE)
-def store_task(warehouse: Path, kind: str, batches: list[SourceBatch], run_id: str) -> dict[str, Any]:
-    return store_run(warehouse, kind, batches, run_id)
+def store_task(
+    warehouse: Path,
+    kind: str,
+    batches: list[SourceBatch],
+    run_id: str,
+    trust: dict[str, int] | None = None,
+    wait_s: float = 0,
+) -> dict[str, Any]:
+    return store_run(warehouse, kind, batches, run_id, trust=trust, wait_s=wait_s)
 
 
 @task(cache_policy=NO_CACHE)
@@ -81,8 +88,12 @@ def build_flow(
     extra_settings: dict[str, Any] | None = None,
     export_dir: Path | None = None,
     export_formats: Sequence[str] = ("csv", "parquet"),
+    wait_s: float = 0,
 ) -> dict[str, Any]:
-    """Crawl `sources`, then normalise, load and dedupe in one transaction; optionally export."""
+    """Crawl `sources`, then normalise, load and dedupe in one transaction; optionally export.
+
+    `wait_s`: how long the load waits for another writer to finish with the warehouse (0: fail at once).
+    """
     run_id = new_run_id()
     raw_dir = raw_root / run_id
     progress(f"run {run_id}: crawling {len(sources)} source(s) into {raw_dir}")
@@ -108,7 +119,8 @@ def build_flow(
 
     progress("normalising, loading and deduplicating")
     batches = [normalise_task(outcomes[source.name]) for source in sources]
-    report = store_task(warehouse, kind, batches, run_id)
+    trust = {source.name: source.trust for source in sources}
+    report = store_task(warehouse, kind, batches, run_id, trust, wait_s)
     if export_dir is not None:
         report["exports"] = [str(path) for path in export_task(warehouse, export_dir, export_formats)]
     publish_report(report)
@@ -118,6 +130,20 @@ def build_flow(
 @task(cache_policy=NO_CACHE, task_run_name="normalise-{source}")
 def normalise_file_task(path: Path, source: str, override_source: bool, complete: bool) -> list[SourceBatch]:
     return normalise_file(path, source, override_source=override_source, complete=complete)
+
+
+# A scheduled run waits this long for another writer (another cadence's run, an analyst's `ingest`) to finish.
+SCHEDULED_WAIT_S = 3 * 3600
+
+
+@flow(name="peergroups-scheduled-run", flow_run_name="scheduled-{warehouse}")
+def scheduled_run_flow(registry: str, source_names: list[str], warehouse: str, raw_dir: str) -> dict[str, Any]:
+    """What `peergroups serve` runs on its schedule: the registry is read afresh each time, so an edited registry
+    takes effect at the next run. Parameters are plain strings so the deployment can be stored and triggered."""
+    from flows.registry import load_registry, select_sources
+
+    sources = select_sources(load_registry(Path(registry)), source_names or None)
+    return build_flow(sources, Path(warehouse), Path(raw_dir), kind="run", wait_s=SCHEDULED_WAIT_S)
 
 
 @flow(name="peergroups-ingest", flow_run_name="ingest-{source}")

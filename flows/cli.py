@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep e-mail addresses, phone numbers and full names found in descriptions (internal use only; "
         "public exports withhold them)",
     )
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the pipeline on a schedule (Prefect deployments; starts a local Prefect server if none is set)",
+        description="Serve scheduled runs until stopped (Ctrl-C). Each source runs on its registry `cron`, else on "
+        "--cron. Without PREFECT_API_URL a local `prefect server start` is started on 127.0.0.1 and stopped on exit.",
+    )
+    _add_warehouse(serve)
+    serve.add_argument("--cron", help='default cadence, a cron expression such as "0 3 * * 1" (Mondays 03:00)')
+    serve.add_argument("--interval", type=float, metavar="SECONDS", help="run every N seconds instead (for trying out)")
+    serve.add_argument("--source", action="append", metavar="NAME", help="serve only this source (repeatable)")
+    serve.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, metavar="FILE",
+                       help=f"source registry (default: {DEFAULT_REGISTRY})")  # fmt: skip
+    serve.add_argument(
+        "--raw-dir", type=Path, metavar="DIR", help="raw crawl files (default: raw/ beside the warehouse)"
+    )
+
+    status = commands.add_parser("status", help="show the last runs and how each source did in the latest")
+    _add_warehouse(status)
+    status.add_argument("--runs", type=int, default=10, help="how many recent runs to list (default: 10)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
     report = commands.add_parser("report", help="write a self-contained HTML report with charts")
     _add_warehouse(report)
@@ -314,6 +338,95 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.registry import check_cron, load_registry, select_sources
+
+    if args.cron:
+        check_cron(args.cron, "--cron")
+    if args.interval is not None and args.interval < 1:
+        raise UserError("--interval must be at least 1 second")
+    sources = select_sources(load_registry(args.registry), args.source)
+    if not sources:
+        raise UserError(f"no sources registered in {args.registry}; add a [[source]] entry (see README)")
+    unscheduled = [source.name for source in sources if not source.cron]
+    if unscheduled and not args.cron and not args.interval:
+        raise UserError(f'no cadence for {", ".join(unscheduled)}: give --cron "0 3 * * 1" or a `cron` in the registry')
+    _prepare(args.warehouse)
+    from flows.serve import ServeError, cadences, prefect_server, serve
+
+    raw_dir = args.raw_dir or args.warehouse.parent / "raw"
+    log_path = args.warehouse.parent / "prefect" / "server.log"
+    # A service manager stops us with SIGTERM: leave the same way as Ctrl-C, so the local server is stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with prefect_server(log_path) as api_url:
+            plan = (
+                {f"every {args.interval:g} s": [s.name for s in sources]}
+                if args.interval
+                else cadences(sources, args.cron)
+            )
+            for cadence, names in plan.items():
+                print(f"serving: {', '.join(names)} on {cadence}")
+            print(f"Prefect API: {api_url}; warehouse: {args.warehouse}; stop with Ctrl-C")
+            serve(sources, args.registry, args.warehouse, raw_dir, default_cron=args.cron, api_url=api_url,
+                  interval_s=args.interval)  # fmt: skip
+    except ServeError as error:
+        raise UserError(str(error)) from error
+    except KeyboardInterrupt:
+        pass  # Prefect's runner returns on Ctrl-C or SIGTERM; before it starts, we land here
+    print("stopped serving; the local Prefect server (if started here) is stopped")
+    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.runs import recent_runs, source_outcomes
+    from pipeline.warehouse import connect
+
+    if args.runs < 1:
+        raise UserError("--runs must be at least 1")
+    con = connect(args.warehouse, read_only=True)
+    try:
+        runs = recent_runs(con, args.runs)
+        latest = source_outcomes(con, runs[0]["run_id"]) if runs else []
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps({"runs": runs, "latest_run_sources": latest}, default=str, indent=2))
+        return 0
+    if not runs:
+        print(f"no runs yet in {args.warehouse}: run `peergroups run` or `peergroups demo`")
+        return 0
+    print(f"{'run':30} {'kind':7} {'status':8} {'started (UTC)':20} {'seconds':>8} {'raw':>7} {'listings':>9} "
+          f"{'rejects':>8} {'groups':>7} {'withdrawn':>10}")  # fmt: skip
+    for run in runs:
+        started = run["started_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if run["started_at"] else ""
+        seconds = f"{run['seconds']:.1f}" if run["seconds"] is not None else "running"
+        print(f"{run['run_id']:30} {run['kind']:7} {run['status']:8} {started:20} {seconds:>8} "
+              f"{_num(run['raw']):>7} {_num(run['listings']):>9} {_num(run['rejects']):>8} {_num(run['groups']):>7} "
+              f"{_num(run['withdrawn']):>10}")  # fmt: skip
+    print(f"\nlatest run {runs[0]['run_id']}, by source:")
+    print(f"{'source':24} {'status':8} {'items':>6} {'change':>7} {'rejects':>8} {'new groups':>11} "
+          f"{'withdrawn':>10} {'http errors':>12} {'seconds':>8}")  # fmt: skip
+    for row in latest:
+        change = "" if row["change"] is None else f"{row['change']:+d}"
+        seconds = f"{row['seconds']:.1f}" if row["seconds"] is not None else ""
+        print(
+            f"{row['source']:24} {row['status']:8} {row['items']:>6} {change:>7} {row['rejects']:>8} "
+            f"{_num(row['new_groups']):>11} {row['withdrawn']:>10} {row['http_errors']:>12} {seconds:>8}"
+        )
+        if row["error"]:
+            print(f"{'':24} {row['error']}")
+    return 0
+
+
+def _num(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from pipeline.report import write_report
     from pipeline.warehouse import connect
@@ -408,6 +521,8 @@ COMMANDS = {
     "export": cmd_export,
     "review": cmd_review,
     "report": cmd_report,
+    "status": cmd_status,
+    "serve": cmd_serve,
     "sources": cmd_sources,
 }
 

@@ -49,6 +49,8 @@ class Source:
     follow: str | None = None  # CSS selector of links a platform follows (jsonld: detail pages; html: more list pages)
     arguments: dict[str, str] = field(default_factory=dict)  # the platform's own settings (selectors, ZIPs, ...)
     settings: dict[str, Any] = field(default_factory=dict)
+    cron: str | None = None  # its own cadence under `peergroups serve` (default: serve's --cron)
+    trust: int = 0  # survivorship: a field comes from the most trusted source that has it (higher wins)
 
     @property
     def spider_name(self) -> str:
@@ -68,7 +70,7 @@ class Source:
 
 
 KNOWN_KEYS = {"name", "platform", "urls", "url", "title", "spider", "country", "topics", "audiences", "floor",
-              "homepage", "follow", "arguments", *POLITENESS_SETTINGS}  # fmt: skip
+              "homepage", "follow", "arguments", "cron", "trust", *POLITENESS_SETTINGS}  # fmt: skip
 
 
 def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> list[Source]:
@@ -113,6 +115,12 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
         floor = entry.get("floor", 0)
         if not isinstance(floor, int) or isinstance(floor, bool) or floor < 0:
             raise RegistryError(f"{label}: `floor` must be a whole number of items, not {floor!r}")
+        trust = entry.get("trust", 0)
+        if not isinstance(trust, int) or isinstance(trust, bool):
+            raise RegistryError(f"{label}: `trust` must be a whole number (higher wins), not {trust!r}")
+        cron = entry.get("cron")
+        if cron is not None:
+            check_cron(cron, f"{label}: `cron`")
         sources.append(
             Source(
                 name=name,
@@ -128,9 +136,24 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
                 follow=entry.get("follow"),
                 arguments=_spider_arguments(entry.get("arguments", {}), label),
                 settings={POLITENESS_SETTINGS[key]: entry[key] for key in POLITENESS_SETTINGS if key in entry},
+                cron=cron,
+                trust=trust,
             )
         )
     return sources
+
+
+def check_cron(value: object, what: str) -> str:
+    """A five-field cron expression ("0 3 * * 1": Mondays at 03:00), checked the way Prefect will read it."""
+    if not isinstance(value, str) or len(value.split()) != 5:
+        raise RegistryError(f'{what} must be a cron expression of five fields such as "0 3 * * 1", not {value!r}')
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=value)
+    except ValueError as error:
+        raise RegistryError(f"{what}: {value!r} is not a valid cron expression") from error
+    return value
 
 
 def _spider_arguments(table: object, label: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.groups import refresh_groups
 from pipeline.normalise import Reject, normalise
+from pipeline.runs import http_errors
 from pipeline.warehouse import (
     SourceBatch,
     connect,
@@ -165,13 +166,14 @@ def store_run(
     *,
     trust: Mapping[str, int] | None = None,
     before_link: Callable[[Any], None] | None = None,
+    wait_s: float = 0,
 ) -> dict[str, Any]:
     """Load all batches, re-dedupe, and record the run, in one transaction. Returns the run report.
 
     Failed sources load nothing (their earlier listings stay as they were) but are recorded in the report.
     """
     run_id = run_id or new_run_id()
-    con = connect(warehouse)
+    con = connect(warehouse, wait_s=wait_s)
     try:
         with transaction(con):
             record_run_start(con, run_id, kind)
@@ -197,6 +199,12 @@ def store_run(
             ]
             for row in source_rows:
                 row["missing_jumps"] = _missing_jumps(con, row)
+                row["change"] = _change_since_last_run(con, row)
+                row["changed"] = con.execute(
+                    "SELECT count(*) FROM listing_events WHERE run_id = ? AND source = ? AND event = 'changed'",
+                    [run_id, row["source"]],
+                ).fetchall()[0][0]
+                row["http_errors"] = http_errors(row["crawl_stats"])
             failed = [row for row in source_rows if row["status"] in ("failed", "broken")]
             status = "ok" if not failed else ("failed" if len(failed) == len(source_rows) else "partial")
             report = {
@@ -264,6 +272,14 @@ def _missing_jumps(con: Any, row: dict[str, Any]) -> dict[str, list[float]]:
         for field, share in sorted(now.items())
         if share - before.get(field, 0.0) >= MISSING_JUMP
     }
+
+
+def _change_since_last_run(con: Any, row: dict[str, Any]) -> int | None:
+    """Records now minus records in the source's previous run (None for its first run)."""
+    previous = con.execute(
+        "SELECT raw_count FROM run_sources WHERE source = ? ORDER BY run_id DESC LIMIT 1", [row["source"]]
+    ).fetchall()
+    return row["raw"] - previous[0][0] if previous else None
 
 
 # A healthy source that suddenly returns less than this share of its last healthy run's records is broken (a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -312,9 +313,23 @@ class WarehouseError(RuntimeError):
     """The warehouse file cannot be opened (not a DuckDB file, unreadable, ...)."""
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and on first use create and migrate) the warehouse. Raises WarehouseBusy or WarehouseError."""
-    path = Path(path)
+def connect(path: Path | str, *, read_only: bool = False, wait_s: float = 0) -> duckdb.DuckDBPyConnection:
+    """Open (and on first use create and migrate) the warehouse. Raises WarehouseBusy or WarehouseError.
+
+    `wait_s`: while another process writes, try again for up to this many seconds before giving up, so runs on
+    one warehouse take turns instead of overlapping.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return _connect(Path(path), read_only=read_only)
+        except WarehouseBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+
+
+def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     if read_only and not path.exists():
         raise WarehouseError(f"no warehouse at {path}: run `peergroups demo` or `peergroups run` first")
     try:
