@@ -39,7 +39,7 @@ MATCH_PROBABILITY = 0.9
 REVIEW_LOW = 0.2
 # The prior: the probability that two listings picked at random are the same group. Fixed rather than estimated, so
 # a listing's links do not change with the size of the warehouse.
-PRIOR = 1e-5
+PRIOR = 1e-4
 # A blocking value shared by more listings than this is a common value (a hotline, a chain's address): not a block.
 MAX_BLOCK = 300
 # Coordinate grid cell in degrees (~440 m of latitude). Four grids offset by half a cell guarantee that any two
@@ -55,6 +55,9 @@ _HAVERSINE_KM = (
     "2 * 6371 * asin(sqrt(power(sin(radians(l.latitude - r.latitude) / 2), 2) + cos(radians(l.latitude)) * "
     "cos(radians(r.latitude)) * power(sin(radians(l.longitude - r.longitude) / 2), 2)))"
 )
+
+
+_AN_ADDRESS_UNKNOWN = "(l.address_key IS NULL OR r.address_key IS NULL)"
 
 
 @dataclass(frozen=True)
@@ -93,22 +96,36 @@ COMPARISONS: dict[str, list[Level]] = {
             "AND r.zip5 IS NULL AND r.town IS NULL)",
         ),
         Level("join link", "l.online_key = r.online_key", 0.2, 0.0001),
-        Level("address", "l.address_key = r.address_key", 0.4, 0.0002),
+        # The same standardised street in the same ZIP or town: one directory gives the ZIP, another only the town.
+        Level(
+            "address",
+            "l.address_key = r.address_key OR (l.street_key = r.street_key AND (l.zip5 = r.zip5 OR l.town = r.town))",
+            0.45,
+            0.0002,
+        ),
         Level("within 150 m", f"{_HAVERSINE_KM} <= {SAME_PLACE_KM}", 0.2, 0.0005),
-        Level("zip", "l.zip5 = r.zip5", 0.1, 0.002),
-        Level("town", "l.town = r.town", 0.05, 0.01),
-        Level("else", None, 0.05, 0.9873),
+        # Where one side gives no street address, the same ZIP or town is all there is to agree on; where both give
+        # addresses and they differ, the same ZIP or town means two venues, which is evidence against.
+        Level("zip, one address unknown", f"l.zip5 = r.zip5 AND {_AN_ADDRESS_UNKNOWN}", 0.12, 0.002),
+        Level("town, one address unknown", f"l.town = r.town AND {_AN_ADDRESS_UNKNOWN}", 0.1, 0.004),
+        Level("same area, other address", "l.zip5 = r.zip5 OR l.town = r.town", 0.03, 0.01),
+        Level("else", None, 0.05, 0.9839),
     ],
     "schedule": [
         Level("missing", "len(l.slots) = 0 OR len(r.slots) = 0"),
         Level("slot", "len(list_intersect(l.slots, r.slots)) > 0", 0.8, 0.02),
+        # Rows of one directory at the same time on other days are how directories list a group meeting several
+        # days a week.
+        Level("rows of one source", "l.source = r.source AND len(list_intersect(l.times, r.times)) > 0", 0.1, 0.1),
         Level("day", "len(list_intersect(l.days, r.days)) > 0", 0.1, 0.12),
         Level("else", None, 0.1, 0.86),
     ],
     "phone": [
         Level("missing", "l.phone IS NULL OR r.phone IS NULL"),
-        Level("exact", "l.phone = r.phone", 0.7, 0.0005, "phone"),
-        Level("else", None, 0.3, 0.9995),
+        Level("exact", "l.phone = r.phone AND l.phone_groups <= 2", 0.65, 0.0005, "phone"),
+        # A chapter's one line on many differently named groups says nothing about which group it is.
+        Level("shared line", "l.phone = r.phone", 0.05, 0.05),
+        Level("else", None, 0.3, 0.9495),
     ],
 }
 
@@ -150,6 +167,7 @@ def evidence_sql() -> str:
 
 BLOCKING_RULES = [
     "l.address_block = r.address_block",
+    "l.street_block = r.street_block",
     "l.online_block = r.online_block",
     "l.cell_0 = r.cell_0",
     "l.cell_1 = r.cell_1",
@@ -206,9 +224,12 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
         """
         CREATE OR REPLACE TEMP TABLE link_slots AS
         SELECT listing_id,
-               list_distinct(flatten(list(
-                   list_transform(byday, lambda d: concat(d, '@', coalesce(opens_at, '')))))) AS slots,
-               list_distinct(flatten(list(byday))) AS days
+               -- Weekdays without their ordinals: one directory's "first Sunday" is another's "Sundays".
+               list_distinct(flatten(list(list_transform(byday,
+                   lambda d: concat(regexp_replace(d, '^[+-]?[0-9]+', ''), '@', coalesce(opens_at, '')))))) AS slots,
+               list_distinct(flatten(list(list_transform(byday, lambda d: regexp_replace(d, '^[+-]?[0-9]+', '')))))
+                   AS days,
+               list_distinct(list(opens_at) FILTER (WHERE opens_at IS NOT NULL)) AS times
         FROM schedules_src GROUP BY listing_id
         """,
         """
@@ -235,6 +256,7 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
                l.phone,
                coalesce(s.slots, []) AS slots,
                coalesce(s.days, []) AS days,
+               coalesce(s.times, []) AS times,
                list_contains(coalesce(l.field_issues, []), 'name/missing') AS named_by_venue
         FROM listings_src l
         JOIN link_words w USING (listing_id)
@@ -253,13 +275,22 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
         """,
         f"""
         CREATE OR REPLACE TABLE link_input AS
-        SELECT *, nullif(array_to_string(name_tokens, ' '), '') AS name_core,
+        WITH named AS (SELECT *, nullif(array_to_string(name_tokens, ' '), '') AS name_core,
+                              nullif(split_part(address_key, '|', 1), '') AS street_key,
+                              latitude IS NOT NULL AS precise FROM link_base),
+             -- A number given at more than two places is a shared line (a chapter office, a national helpline).
+             phones AS (SELECT phone, count(DISTINCT coalesce(zip5, town, online_key, listing_id))
+                                      AS phone_groups
+                        FROM named WHERE phone IS NOT NULL GROUP BY phone)
+        SELECT named.*, coalesce(phones.phone_groups, 0) AS phone_groups,
+               CASE WHEN count(*) OVER (PARTITION BY street_key, town) <= {MAX_BLOCK} AND street_key IS NOT NULL
+                    THEN concat(street_key, '|', town) END AS street_block,
                CASE WHEN count(*) OVER (PARTITION BY address_key) <= {MAX_BLOCK} THEN address_key END AS address_block,
                CASE WHEN count(*) OVER (PARTITION BY online_key) <= {MAX_BLOCK} THEN online_key END AS online_block,
                CASE WHEN count(*) OVER (PARTITION BY phone) <= 20 THEN phone END AS phone_block,
                {_cells(0, 0)} AS cell_0, {_cells(0.5, 0)} AS cell_1, {_cells(0, 0.5)} AS cell_2,
                {_cells(0.5, 0.5)} AS cell_3
-        FROM (SELECT *, latitude IS NOT NULL AS precise FROM link_base)
+        FROM named LEFT JOIN phones USING (phone)
         """,
     ]
     parameters = {"drop": drop, "street_types": sorted(STREET_TYPES)}
@@ -358,12 +389,29 @@ def link(
             _train(linker)
         timings["train"] = time.perf_counter() - started
         predicted = linker.inference.predict(threshold_match_probability=REVIEW_LOW)
+        # Rows of one directory with the same name at the same place are one group meeting on several days (a daily
+        # group published as seven rows): linked by rule, first, whatever their other fields say.
         edges = con.execute(
-            f"""SELECT e.listing_id_l, e.listing_id_r, e.match_probability, {evidence_sql()} AS evidence
-                FROM {predicted.physical_name} e
-                JOIN link_input l ON l.listing_id = e.listing_id_l
-                JOIN link_input r ON r.listing_id = e.listing_id_r
-                ORDER BY e.match_probability DESC, e.listing_id_l, e.listing_id_r"""
+            f"""WITH scored AS (
+                    SELECT e.listing_id_l, e.listing_id_r, e.match_probability, {evidence_sql()} AS evidence
+                    FROM {predicted.physical_name} e
+                    JOIN link_input l ON l.listing_id = e.listing_id_l
+                    JOIN link_input r ON r.listing_id = e.listing_id_r),
+                rows_of_one_group AS (
+                    SELECT l.listing_id AS listing_id_l, r.listing_id AS listing_id_r, 1.0 AS match_probability,
+                           'rows of one source: same name, same place' AS evidence
+                    FROM link_input l JOIN link_input r
+                      ON l.source = r.source AND l.name_core = r.name_core AND l.listing_id < r.listing_id
+                     AND coalesce(l.address_block, l.online_block) = coalesce(r.address_block, r.online_block)
+                    WHERE NOT l.named_by_venue AND NOT r.named_by_venue
+                      -- and nothing says otherwise: the same start time (or none given), the same phone (or none)
+                      AND (len(l.times) = 0 OR len(r.times) = 0 OR len(list_intersect(l.times, r.times)) > 0)
+                      AND (l.phone IS NULL OR r.phone IS NULL OR l.phone = r.phone))
+                SELECT * FROM rows_of_one_group
+                UNION ALL
+                SELECT * FROM scored WHERE (listing_id_l, listing_id_r) NOT IN
+                    (SELECT (listing_id_l, listing_id_r) FROM rows_of_one_group)
+                ORDER BY match_probability DESC, listing_id_l, listing_id_r"""
         ).df()
         timings["predict"] = time.perf_counter() - started - timings["train"]
     mark = time.perf_counter()
@@ -420,7 +468,7 @@ class _Meta:
     source: str
     name_core: str | None
     named_by_venue: bool
-    slots: frozenset[str]
+    days: frozenset[str]  # weekdays it meets, without ordinals
 
 
 def _cluster_meta(con: duckdb.DuckDBPyConnection, edges: pd.DataFrame, decisions: list[Decision]) -> dict[str, _Meta]:
@@ -430,7 +478,7 @@ def _cluster_meta(con: duckdb.DuckDBPyConnection, edges: pd.DataFrame, decisions
         return {}
     con.register("link_ids", pd.DataFrame({"listing_id": sorted(ids)}))
     rows = con.execute(
-        "SELECT listing_id, source, name_core, named_by_venue, slots FROM link_input JOIN link_ids USING (listing_id)"
+        "SELECT listing_id, source, name_core, named_by_venue, days FROM link_input JOIN link_ids USING (listing_id)"
     ).fetchall()
     con.unregister("link_ids")
     return {row[0]: _Meta(row[1], row[2], bool(row[3]), frozenset(row[4] or ())) for row in rows}
@@ -516,23 +564,25 @@ def cluster_links(
 
 
 def _compatible(left: list[str], right: list[str], meta: Mapping[str, _Meta], different: set[frozenset[str]]) -> bool:
-    """No pair across the two clusters contradicts: one source's listings are rows of one group only when they
-    share the name; different sources' stated schedules must share a slot; no person said "different"."""
+    """Nothing in the merged cluster contradicts: one source's listings are rows of one group only when they share
+    the name; what two sources say of the group's days must overlap (each source's days taken over all its rows, so a
+    daily group's seven rows agree with a directory listing it on Wednesdays); no person said "different"."""
     for a_id in left:
         a = meta[a_id]
         for b_id in right:
             b = meta[b_id]
             if frozenset((a_id, b_id)) in different:
                 return False
-            if a.source == b.source:
-                if a.name_core != b.name_core or a.named_by_venue or b.named_by_venue:
-                    return False
-            elif a.slots and b.slots and not a.slots & b.slots:
+            if a.source == b.source and (a.name_core != b.name_core or a.named_by_venue or b.named_by_venue):
                 return False
-    return True
+    days: dict[str, set[str]] = defaultdict(set)
+    for member in (*left, *right):
+        days[meta[member].source] |= meta[member].days
+    stated = [found for found in days.values() if found]
+    return all(one & other for i, one in enumerate(stated) for other in stated[i + 1 :])
 
 
 def organisation_acronyms(organizations: Iterable[str | None]) -> list[str]:
     """Initials of every organisation seen ("Riverside Peer Support Network" → "rpsn"): directories prefix names
     with them."""
-    return sorted({acronym for acronym in map(initials, organizations) if acronym})
+    return sorted({acronym for name in organizations if isinstance(name, str) and (acronym := initials(name))})
