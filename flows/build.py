@@ -18,7 +18,7 @@ from prefect.futures import as_completed
 from flows.crawl import CrawlOutcome, crawl_source
 from flows.registry import Source
 from pipeline.export import export
-from pipeline.ingest import new_run_id, normalise_batch, normalise_file, read_jsonl, store_run
+from pipeline.ingest import known_raw_hashes, new_run_id, normalise_batch, normalise_file, read_jsonl, store_run
 from pipeline.warehouse import SourceBatch, connect
 
 
@@ -44,12 +44,12 @@ def crawl_task(source: Source, raw_dir: Path, extra_settings: dict[str, Any], ca
 
 
 @task(cache_policy=NO_CACHE, task_run_name="normalise-{outcome.source}")
-def normalise_task(outcome: CrawlOutcome) -> SourceBatch:
+def normalise_task(outcome: CrawlOutcome, known: dict[str, str]) -> SourceBatch:
     if outcome.status == "failed":
         batch = SourceBatch(outcome.source, [], [], [])
     else:
         records = read_jsonl(outcome.items_path) if outcome.items_path.exists() else []
-        batch = normalise_batch(outcome.source, records)
+        batch = normalise_batch(outcome.source, records, known=known)
     batch.status = outcome.status
     batch.complete = outcome.status == "ok"  # a finished, healthy crawl lists all the source has
     batch.error = outcome.error
@@ -118,7 +118,9 @@ def build_flow(
             progress(f"  {source.name}: {items} items in {outcome.duration_s:.1f} s{note}")
 
     progress("normalising, loading and deduplicating")
-    batches = [normalise_task(outcomes[source.name]) for source in sources]
+    # Records the warehouse already holds unchanged are confirmed, not normalised again.
+    known = known_raw_hashes(warehouse, [source.name for source in sources])
+    batches = [normalise_task(outcomes[source.name], known) for source in sources]
     trust = {source.name: source.trust for source in sources}
     report = store_task(warehouse, kind, batches, run_id, trust, wait_s)
     if export_dir is not None:
@@ -128,8 +130,12 @@ def build_flow(
 
 
 @task(cache_policy=NO_CACHE, task_run_name="normalise-{source}")
-def normalise_file_task(path: Path, source: str, override_source: bool, complete: bool) -> list[SourceBatch]:
-    return normalise_file(path, source, override_source=override_source, complete=complete)
+def normalise_file_task(
+    path: Path, source: str, override_source: bool, complete: bool, warehouse: Path
+) -> list[SourceBatch]:
+    return normalise_file(
+        path, source, override_source=override_source, complete=complete, known=known_raw_hashes(warehouse)
+    )
 
 
 # A scheduled run waits this long for another writer (another cadence's run, an analyst's `ingest`) to finish.
@@ -151,7 +157,7 @@ def ingest_flow(
     path: Path, source: str, warehouse: Path, override_source: bool = False, complete: bool = False
 ) -> dict[str, Any]:
     """Validate, load and dedupe raw listings from a JSON lines file (`complete`: it is all the source lists)."""
-    batches = normalise_file_task(path, source, override_source, complete)
+    batches = normalise_file_task(path, source, override_source, complete, warehouse)
     report = store_task(warehouse, "ingest", batches, new_run_id())
     publish_report(report)
     return report

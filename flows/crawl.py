@@ -19,6 +19,10 @@ from flows.registry import Source
 # Stats an operator reads in the run report, besides the per-field missing/invalid counts.
 REPORTED_STATS = ("item_scraped_count", "downloader/request_count", "response_received_count", "finish_reason")
 KEPT_STAT_PREFIXES = ("peergroups/", "downloader/response_status_count/", "downloader/exception_type_count/")
+# Source errors that make everything the crawl read unreliable, however many items arrived: the page layout changed
+# under the registered selectors (items without names, and with new ids). The source fails, so nothing of it is
+# loaded and its earlier listings stay; loaded as a healthy or partial crawl they would be junk rejects.
+CONDEMNING_ERRORS = frozenset({"layout_changed"})
 
 
 @dataclass
@@ -82,7 +86,7 @@ def judge(source: str, out: Path, stats: dict[str, Any], duration: float) -> Cra
     message = stats.get("peergroups/source_error_message")
     items = int(stats.get("item_scraped_count", 0))
     errors = {key.rsplit("/", 1)[-1] for key in stats if key.startswith("peergroups/source_error/")}
-    if errors and items == 0:
+    if errors and (items == 0 or errors & CONDEMNING_ERRORS):
         retryable = bool(errors & {"network", "http"})
         return CrawlOutcome(source, "failed", out, message or ", ".join(sorted(errors)), duration, stats, retryable)
     if errors:

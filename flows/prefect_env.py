@@ -21,3 +21,5 @@ def configure_prefect(data_dir: Path) -> None:
     # Prefect's own log lines (including the tracebacks of crawl tasks that failed and were retried) go to its run
     # logs, not the terminal: the CLI prints its own progress and a one-line reason for each failed source.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    # The temporary server's start is given 20 s by default; a busy 2-core machine (a crawl, a load) needs more.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import re
 import uuid
@@ -21,6 +22,7 @@ from pipeline.warehouse import (
     connect,
     load_batches,
     mark_stale,
+    record_listing_id,
     record_run_end,
     record_run_start,
     transaction,
@@ -100,17 +102,41 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any] | UnreadableLine]:
             raise InputError(f"{path} is not UTF-8 text (byte {error.start}): is it a JSON lines file?") from error
 
 
+# Normalisation's own code, hashed: a raw record is "unchanged" only if the code that reads it has not changed either.
+_NORMALISER_FILES = ("normalise.py", "schedules.py", "schedule_text.py", "addresses.py", "contacts.py", "classify.py",
+                     "places.py", "text.py")  # fmt: skip
+_NORMALISER_VERSION = hashlib.sha256(
+    b"".join((Path(__file__).parent / name).read_bytes() for name in _NORMALISER_FILES)
+    + b"".join(path.read_bytes() for path in sorted((Path(__file__).parent.parent / "schemas").glob("*.py")))
+).hexdigest()[:12]
+
+
+def raw_hash(record: dict[str, Any]) -> str:
+    """What a raw record says (not when it was fetched), with the normaliser's version."""
+    content = {key: value for key, value in record.items() if key != "fetched_at"}
+    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(f"{_NORMALISER_VERSION}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def normalise_batch(
-    source: str, records: Iterable[dict[str, Any] | UnreadableLine], *, override_source: bool = False
+    source: str,
+    records: Iterable[dict[str, Any] | UnreadableLine],
+    *,
+    override_source: bool = False,
+    known: Mapping[str, str] | None = None,
 ) -> SourceBatch:
     """Normalise one source's records. Every record ends as a listing or a reject: raw = listings + rejects.
 
     Records without a `source` get this batch's name; with `override_source` every record gets it.
     A second record with the same (source, source_id) in one batch is rejected, not merged over the first.
+    `known` (listing_id → raw hash, from the warehouse) lets a record identical to the stored one skip
+    normalisation: it is confirmed, not re-read (`SourceBatch.unchanged`).
     """
     raw_records: list[dict[str, Any]] = []
     listings: list[GroupListing] = []
     rejects: list[Reject] = []
+    unchanged: list[str] = []
+    hashes: dict[str, str] = {}
     seen: set[str] = set()
     for record in records:
         if isinstance(record, UnreadableLine):
@@ -121,6 +147,12 @@ def normalise_batch(
         if override_source or not record.get("source"):
             record = {**record, "source": source}
         raw_records.append(record)
+        identity = record_listing_id(record)
+        digest = raw_hash(record)
+        if known and identity and identity not in seen and known.get(identity) == digest:
+            seen.add(identity)
+            unchanged.append(identity)
+            continue
         outcome = normalise(record)
         if isinstance(outcome, Reject):
             rejects.append(outcome)
@@ -130,11 +162,20 @@ def normalise_batch(
         else:
             seen.add(outcome.listing_id)
             listings.append(outcome)
-    return SourceBatch(source=source, raw_records=raw_records, listings=listings, rejects=rejects)
+            hashes[outcome.listing_id] = digest
+    return SourceBatch(
+        source=source, raw_records=raw_records, listings=listings, rejects=rejects, unchanged=unchanged,
+        raw_hashes=hashes,
+    )  # fmt: skip
 
 
 def normalise_file(
-    path: Path, default_source: str, *, override_source: bool = False, complete: bool = False
+    path: Path,
+    default_source: str,
+    *,
+    override_source: bool = False,
+    complete: bool = False,
+    known: Mapping[str, str] | None = None,
 ) -> list[SourceBatch]:
     """A handed-over file may hold several sources' records: one batch per source, so each is reported apart."""
     by_source: dict[str, list[dict[str, Any] | UnreadableLine]] = {default_source: []}
@@ -145,13 +186,33 @@ def normalise_file(
             name = str(record["source"]).strip()
         by_source.setdefault(name, []).append(record)
     batches = [
-        normalise_batch(name, records, override_source=override_source)
+        normalise_batch(name, records, override_source=override_source, known=known)
         for name, records in by_source.items()
         if records or name == default_source
     ]
     for batch in batches:
         batch.complete = complete and bool(batch.raw_records)
     return batches
+
+
+def known_raw_hashes(warehouse: Path, sources: Sequence[str] | None = None) -> dict[str, str]:
+    """listing_id → raw hash of what the warehouse holds (for `normalise_batch(known=...)`); empty when there is
+    no warehouse yet or another process is writing it (then everything is simply normalised)."""
+    from pipeline.warehouse import WarehouseBusy, WarehouseError
+
+    if not warehouse.exists():
+        return {}
+    try:
+        con = connect(warehouse, read_only=True)
+    except (WarehouseBusy, WarehouseError):
+        return {}
+    try:
+        where = "raw_hash IS NOT NULL" + (" AND list_contains($sources, source)" if sources else "")
+        rows = con.execute(f"SELECT listing_id, raw_hash FROM listings WHERE {where}",
+                           {"sources": list(sources)} if sources else None).fetchall()  # fmt: skip
+    finally:
+        con.close()
+    return dict(rows)
 
 
 def new_run_id() -> str:
@@ -191,7 +252,18 @@ def store_run(
             mark_stale(con, run_id)
             if before_link is not None:
                 before_link(con)  # e.g. a review decision, stored in the same transaction as the re-link
-            new_group_ids = refresh_groups(con, run_id, trust=trust)
+            changed = con.execute("SELECT count(*) FROM listing_events WHERE run_id = ?", [run_id]).fetchall()[0][0]
+            if changed or before_link is not None or _never_linked(con):
+                new_group_ids = refresh_groups(con, run_id, trust=trust)
+            else:
+                # Nothing new, changed, withdrawn or relisted: the groups stand; only their confirmation moves on.
+                new_group_ids = set()
+                con.execute(
+                    """UPDATE groups SET last_seen_at = m.seen FROM (
+                           SELECT g.group_id, max(l.last_seen_at) AS seen
+                           FROM group_members g JOIN listings l USING (listing_id) GROUP BY g.group_id) m
+                       WHERE groups.group_id = m.group_id"""
+                )
             new_by_source = _new_groups_by_source(con, new_group_ids)
             group_count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
             source_rows = [
@@ -226,6 +298,13 @@ def store_run(
     finally:
         con.close()
     return report
+
+
+def _never_linked(con: Any) -> bool:
+    """Listings exist that no linkage has placed in a group yet (a warehouse from before group_members existed)."""
+    return bool(
+        con.execute("SELECT count(*) FROM listings l ANTI JOIN group_members m USING (listing_id)").fetchall()[0][0]
+    )
 
 
 def _new_groups_by_source(con: Any, new_group_ids: set[str]) -> dict[str, int]:
@@ -311,7 +390,7 @@ def _source_row(batch: SourceBatch, new_groups: int, withdrawn: int | None = Non
         "status": batch.status,
         "error": batch.error,
         "raw": len(batch.raw_records),
-        "listings": len(batch.listings),
+        "listings": len(batch.listings) + len(batch.unchanged),
         "rejects": len(batch.rejects),
         "new_groups": new_groups if batch.status != "failed" else 0,
         "complete": batch.complete and batch.status == "ok",

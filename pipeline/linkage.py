@@ -21,6 +21,7 @@ must share a slot, and a person's review decisions always win.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from collections import defaultdict
@@ -221,6 +222,19 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
                list_concat(link_words_of(city), link_words_of(location_name)) AS place_words
         FROM listings_src
         """,
+        "CREATE OR REPLACE TEMP TABLE link_drop AS SELECT DISTINCT unnest($drop) AS word",
+        # Anti-joins rather than a list lookup per word: thousands of organisation acronyms stay cheap.
+        """
+        CREATE OR REPLACE TEMP TABLE link_tokens AS
+        WITH exploded AS (SELECT listing_id, unnest(words) AS word FROM link_words),
+             places AS (SELECT DISTINCT listing_id, unnest(place_words) AS word FROM link_words),
+             meaningful AS (SELECT * FROM exploded ANTI JOIN link_drop USING (word)),
+             not_place AS (SELECT * FROM meaningful ANTI JOIN places USING (listing_id, word))
+        SELECT w.listing_id, list_sort(list_distinct(coalesce(np.words, mg.words, w.words))) AS name_tokens
+        FROM link_words w
+        LEFT JOIN (SELECT listing_id, list(word) AS words FROM not_place GROUP BY listing_id) np USING (listing_id)
+        LEFT JOIN (SELECT listing_id, list(word) AS words FROM meaningful GROUP BY listing_id) mg USING (listing_id)
+        """,
         """
         CREATE OR REPLACE TEMP TABLE link_slots AS
         SELECT listing_id,
@@ -235,11 +249,7 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
         """
         CREATE OR REPLACE TEMP TABLE link_base AS
         SELECT l.listing_id, l.source,
-               list_sort(list_distinct(coalesce(
-                   nullif(list_filter(w.words, lambda x: NOT list_contains($drop, x)
-                                                         AND NOT list_contains(w.place_words, x)), []),
-                   nullif(list_filter(w.words, lambda x: NOT list_contains($drop, x)), []),
-                   w.words))) AS name_tokens,
+               t.name_tokens,
                nullif(lower(regexp_extract(l.conference_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]+)', 1)) ||
                    rtrim(regexp_extract(l.conference_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]+([^?#]*)', 1), '/'),
                    '') AS online_key,
@@ -259,7 +269,7 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
                coalesce(s.times, []) AS times,
                list_contains(coalesce(l.field_issues, []), 'name/missing') AS named_by_venue
         FROM listings_src l
-        JOIN link_words w USING (listing_id)
+        JOIN link_tokens t USING (listing_id)
         LEFT JOIN link_slots s USING (listing_id)
         LEFT JOIN (
             SELECT listing_id,
@@ -451,7 +461,14 @@ def link_tables(
         organizations = [row[0] for row in scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()]
         build_link_input(scratch, organisation_acronyms(organizations))
         prepared = time.perf_counter() - started
-        result = link(scratch, previous, decisions, seniority, train=train)
+        # Clustering builds millions of small objects and no cycles: the cyclic collector would only rescan them.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            result = link(scratch, previous, decisions, seniority, train=train)
+        finally:
+            if collecting:
+                gc.enable()
         result.timings = {"prepare": prepared, **result.timings}
         return result
     finally:
@@ -531,17 +548,15 @@ def cluster_links(
                 best[item] = (1.0, "review=same")
 
     review_rows = []
-    for row in edges.to_dict("records"):
-        left, right, probability = row["listing_id_l"], row["listing_id_r"], float(row["match_probability"])
-        evidence = str(row["evidence"])
-        pair = frozenset((left, right))
-        if pair in decided:
+    columns = (edges[name].tolist() for name in ("listing_id_l", "listing_id_r", "match_probability", "evidence"))
+    for left, right, probability, evidence in zip(*columns, strict=True):
+        if decided and frozenset((left, right)) in decided:
             continue
         accepted = probability >= MATCH_PROBABILITY and join(left, right, forced=False)
         if accepted:
-            for item in (left, right):
-                if item not in best or probability > best[item][0]:
-                    best[item] = (probability, evidence)
+            # Edges come strongest first: a listing's first accepted link is its best.
+            best.setdefault(left, (probability, evidence))
+            best.setdefault(right, (probability, evidence))
         elif find(left) != find(right):
             reason = "" if probability < MATCH_PROBABILITY else ";refused=contradicts its cluster"
             review_rows.append((left, right, probability, evidence + reason))
@@ -571,7 +586,7 @@ def _compatible(left: list[str], right: list[str], meta: Mapping[str, _Meta], di
         a = meta[a_id]
         for b_id in right:
             b = meta[b_id]
-            if frozenset((a_id, b_id)) in different:
+            if different and frozenset((a_id, b_id)) in different:
                 return False
             if a.source == b.source and (a.name_core != b.name_core or a.named_by_venue or b.named_by_venue):
                 return False

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -221,6 +221,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE listings ADD COLUMN content_hash VARCHAR;
         ALTER TABLE listings ADD COLUMN withdrawn_at TIMESTAMPTZ;
         ALTER TABLE listings ADD COLUMN withdrawn_run VARCHAR;
+        ALTER TABLE listings ADD COLUMN raw_hash VARCHAR;
         UPDATE listings SET source_status = status;
         ALTER TABLE groups ADD COLUMN first_seen_at TIMESTAMPTZ;
         ALTER TABLE run_sources ADD COLUMN complete BOOLEAN;
@@ -409,6 +410,9 @@ class SourceBatch:
     # The batch is everything the source lists now (a finished, healthy crawl; or a file given as complete), so a
     # listing it no longer holds has been withdrawn. A partial or failed crawl never withdraws anything.
     complete: bool = False
+    # Records identical to what the warehouse already holds (same raw hash): not normalised again, only confirmed.
+    unchanged: list[str] = field(default_factory=list)
+    raw_hashes: dict[str, str] = field(default_factory=dict)  # listing_id → raw hash, for the listings
 
 
 LISTING_COLUMNS = [
@@ -477,7 +481,7 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
                 # A record without its own source (an unreadable line) belongs to the batch's source.
                 "source": [_str_or_none(record.get("source")) or batch.source for record in batch.raw_records],
                 "source_id": [_str_or_none(record.get("source_id")) for record in batch.raw_records],
-                "listing_id": [_listing_id_of(record) for record in batch.raw_records],
+                "listing_id": [record_listing_id(record) for record in batch.raw_records],
                 "received_at": now,
                 "payload": [json.dumps(record, default=str, ensure_ascii=False) for record in batch.raw_records],
             }
@@ -505,7 +509,27 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
             con.unregister("staged_rejects")
 
         if batch.listings:
-            _upsert_listings(con, run_id, now, batch.listings)
+            _upsert_listings(con, run_id, now, batch.listings, batch.raw_hashes)
+        if batch.unchanged:
+            _confirm_unchanged(con, run_id, now, batch.unchanged)
+
+
+def _confirm_unchanged(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, listing_ids: list[str]) -> None:
+    """Listings whose raw record has not changed: seen again (and back, if they had been withdrawn or gone stale)."""
+    con.register("still_same", pd.DataFrame({"listing_id": listing_ids}, dtype="string"))
+    con.execute(
+        """INSERT INTO listing_events
+           SELECT $run, listing_id, source, 'relisted', $now FROM listings
+           WHERE status = 'withdrawn' AND listing_id IN (SELECT listing_id FROM still_same)""",
+        {"run": run_id, "now": now},
+    )
+    con.execute(
+        """UPDATE listings SET last_seen_run = $run, last_seen_at = $now, status = source_status, withdrawn_at = NULL,
+                  withdrawn_run = NULL
+           WHERE listing_id IN (SELECT listing_id FROM still_same)""",
+        {"run": run_id, "now": now},
+    )
+    con.unregister("still_same")
 
 
 def withdraw_unlisted(con: duckdb.DuckDBPyConnection, run_id: str, batch: SourceBatch) -> int:
@@ -513,7 +537,7 @@ def withdraw_unlisted(con: duckdb.DuckDBPyConnection, run_id: str, batch: Source
 
     A record the source still lists but we rejected this time is not withdrawn: it is there, just unreadable.
     """
-    seen = [listing.listing_id for listing in batch.listings]
+    seen = [listing.listing_id for listing in batch.listings] + list(batch.unchanged)
     seen += [listing_id(batch.source, reject.source_id) for reject in batch.rejects if reject.source_id]
     con.register("still_listed", pd.DataFrame({"listing_id": seen}, dtype="string"))
     now = _now()
@@ -542,9 +566,15 @@ def mark_stale(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 
 def _upsert_listings(
-    con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, listings: Sequence[GroupListing]
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    now: datetime,
+    listings: Sequence[GroupListing],
+    raw_hashes: dict[str, str] | None = None,
 ) -> None:
-    con.register("staged_listings", _listing_frame(listings))
+    frame = _listing_frame(listings)
+    frame["raw_hash"] = [(raw_hashes or {}).get(listing_id) for listing_id in frame["listing_id"]]
+    con.register("staged_listings", frame)
     # What this load changes, before it changes it: new listings, listings back after a withdrawal, edits.
     con.execute(
         """INSERT INTO listing_events
@@ -556,7 +586,8 @@ def _upsert_listings(
            WHERE t.listing_id IS NULL OR t.status = 'withdrawn' OR t.content_hash IS DISTINCT FROM s.content_hash""",
         {"run": run_id, "now": now},
     )
-    updates = ", ".join(f"{column} = s.{column}" for column in LISTING_COLUMNS if column != "listing_id")
+    columns = [*LISTING_COLUMNS, "raw_hash"]
+    updates = ", ".join(f"{column} = s.{column}" for column in columns if column != "listing_id")
     casts = ", ".join(f"CAST({column} AS VARCHAR[]) AS {column}" for column in LIST_COLUMNS)
     con.execute(
         f"""
@@ -566,9 +597,9 @@ def _upsert_listings(
         ON t.listing_id = s.listing_id
         WHEN MATCHED THEN UPDATE SET {updates}, last_seen_run = $run, last_seen_at = $now, withdrawn_at = NULL,
                                      withdrawn_run = NULL
-        WHEN NOT MATCHED THEN INSERT ({", ".join(LISTING_COLUMNS)}, group_id, first_seen_run, last_seen_run,
+        WHEN NOT MATCHED THEN INSERT ({", ".join(columns)}, group_id, first_seen_run, last_seen_run,
                                       first_seen_at, last_seen_at)
-            VALUES ({", ".join("s." + column for column in LISTING_COLUMNS)}, NULL, $run, $run, $now, $now)
+            VALUES ({", ".join("s." + column for column in columns)}, NULL, $run, $run, $now, $now)
         """,
         {"run": run_id, "now": now},
     )
@@ -594,7 +625,7 @@ def _str_or_none(value: Any) -> str | None:
 IDENTITY = ("source", "source_id")
 
 
-def _listing_id_of(record: dict[str, Any]) -> str | None:
+def record_listing_id(record: dict[str, Any]) -> str | None:
     source, source_id = (str(record.get(key) if record.get(key) is not None else "").strip() for key in IDENTITY)
     if not source or not source_id:
         return None

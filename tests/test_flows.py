@@ -90,7 +90,7 @@ def test_ingest_flow_accounts_for_every_line(prefect_harness: None, tmp_path: Pa
     path.write_text("\n".join(lines) + "\n")
     report = ingest_flow(path, "handover", tmp_path / "w.duckdb")
     assert report["totals"] | {"groups": 0, "new_groups": 0} == {
-        "raw": 4, "listings": 1, "rejects": 3, "groups": 0, "new_groups": 0,
+        "raw": 4, "listings": 1, "rejects": 3, "groups": 0, "new_groups": 0, "withdrawn": 0,
     }  # fmt: skip
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     sources = {row[0] for row in con.execute("SELECT source FROM raw_listings").fetchall()}

@@ -219,7 +219,7 @@ def test_lone_surrogates_and_unreadable_lines_end_as_rows(tmp_path: Path) -> Non
     batches = normalise_file(path, "handover")
     report = store_run(tmp_path / "w.duckdb", "test", batches)
     assert report["totals"] | {"groups": 0, "new_groups": 0} == {
-        "raw": 3, "listings": 2, "rejects": 1, "groups": 0, "new_groups": 0,
+        "raw": 3, "listings": 2, "rejects": 1, "groups": 0, "new_groups": 0, "withdrawn": 0,
     }  # fmt: skip
 
 
@@ -262,7 +262,8 @@ def test_ndjson_and_geojson_exports(tmp_path: Path) -> None:
     store_run(warehouse, "test", [normalise_batch("riverside", [*RECORDS, placed])])
     con = connect(warehouse)
     ndjson = export(con, tmp_path / "out", "ndjson")
-    (geojson,) = export(con, tmp_path / "out", "geojson")
+    geojson, attribution = export(con, tmp_path / "out", "geojson")
+    assert attribution.name == "ATTRIBUTION.txt" and "riverside" in attribution.read_text()
     con.close()
     rows = [json.loads(line) for line in ndjson[0].read_text().splitlines()]
     assert len(rows) == 3 and all("email" not in row for row in rows)
