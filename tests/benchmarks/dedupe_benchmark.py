@@ -68,12 +68,23 @@ def errors(predicted: dict[str, str], truth: dict[str, str], names: dict[str, st
     return lines
 
 
-def run_splink(listings: pd.DataFrame, schedules: pd.DataFrame, train: bool) -> tuple[dict[str, str], dict[str, float]]:
-    from pipeline.linkage import LINK_COLUMNS, link_tables
+def as_warehouse_reads(listings: pd.DataFrame, schedules: pd.DataFrame) -> tuple[Any, Any]:
+    """The linkage's inputs as `refresh_groups` reads them from the warehouse: Arrow tables, times as 'HH:MM'."""
+    import pyarrow as pa
+
+    from pipeline.linkage import LINK_COLUMNS
 
     schedules = schedules[["listing_id", "byday", "opens_at"]].copy()
     schedules["opens_at"] = [_hhmm(value) for value in schedules["opens_at"]]
-    result = link_tables(listings[LINK_COLUMNS], schedules, train=train)
+    return pa.Table.from_pandas(listings[LINK_COLUMNS], preserve_index=False), pa.Table.from_pandas(
+        schedules, preserve_index=False
+    )
+
+
+def run_splink(listings: Any, schedules: Any, train: bool) -> tuple[dict[str, str], dict[str, float]]:
+    from pipeline.linkage import link_tables
+
+    result = link_tables(listings, schedules, train=train)
     return {m.listing_id: m.group_id for m in result.memberships}, result.timings
 
 
@@ -125,7 +136,8 @@ def measure(
     if matcher == "rules":
         runner = lambda: run_rules(listings, schedules)  # noqa: E731
     else:
-        runner = lambda: run_splink(listings, schedules, train)  # noqa: E731
+        tables = as_warehouse_reads(listings, schedules)
+        runner = lambda: run_splink(*tables, train)  # noqa: E731
     started = time.perf_counter()
     predicted, timings = runner()
     elapsed = time.perf_counter() - started
