@@ -210,30 +210,33 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
     statements = [
         """
         CREATE OR REPLACE MACRO link_words_of(text) AS
-            list_filter(string_split_regex(trim(regexp_replace(
-                lower(strip_accents(replace(coalesce(text, ''), '&', ' and '))), '[^\\p{L}\\p{N}]+', ' ', 'g')), ' '),
-                lambda w: w <> '')
-        """,
-        """
-        CREATE OR REPLACE TEMP TABLE link_words AS
-        SELECT listing_id, link_words_of(name) AS words,
-               -- Directories add their town or venue to a group's name ("Bipolar Support - St. Mark"); those words
-               -- say where, which the location comparison already weighs, not which group.
-               list_concat(link_words_of(city), link_words_of(location_name)) AS place_words
-        FROM listings_src
+            list_filter(string_split_regex(lower(strip_accents(replace(coalesce(text, ''), '&', ' and '))),
+                                           '[^\\p{L}\\p{N}]+'), lambda w: w <> '')
         """,
         "CREATE OR REPLACE TEMP TABLE link_drop AS SELECT DISTINCT unnest($drop) AS word",
-        # Anti-joins rather than a list lookup per word: thousands of organisation acronyms stay cheap.
+        # Names repeat ("Family Support Group" in a hundred towns): their words are worked out once per distinct
+        # name, with an anti-join rather than a list lookup per word, so thousands of acronyms stay cheap.
+        """
+        CREATE OR REPLACE TEMP TABLE link_names AS
+        WITH names AS (SELECT DISTINCT name FROM listings_src),
+             words AS (SELECT name, link_words_of(name) AS words FROM names),
+             exploded AS (SELECT name, unnest(words) AS word FROM words),
+             meaningful AS (SELECT name, list(word) AS meaningful FROM (SELECT * FROM exploded ANTI JOIN link_drop
+                            USING (word)) GROUP BY name)
+        SELECT w.name, w.words, coalesce(m.meaningful, []) AS meaningful
+        FROM words w LEFT JOIN meaningful m USING (name)
+        """,
+        # Directories add their town or venue to a group's name ("Bipolar Support - St. Mark"); those words say
+        # where, which the location comparison already weighs, not which group.
         """
         CREATE OR REPLACE TEMP TABLE link_tokens AS
-        WITH exploded AS (SELECT listing_id, unnest(words) AS word FROM link_words),
-             places AS (SELECT DISTINCT listing_id, unnest(place_words) AS word FROM link_words),
-             meaningful AS (SELECT * FROM exploded ANTI JOIN link_drop USING (word)),
-             not_place AS (SELECT * FROM meaningful ANTI JOIN places USING (listing_id, word))
-        SELECT w.listing_id, list_sort(list_distinct(coalesce(np.words, mg.words, w.words))) AS name_tokens
-        FROM link_words w
-        LEFT JOIN (SELECT listing_id, list(word) AS words FROM not_place GROUP BY listing_id) np USING (listing_id)
-        LEFT JOIN (SELECT listing_id, list(word) AS words FROM meaningful GROUP BY listing_id) mg USING (listing_id)
+        WITH places AS (SELECT listing_id, name, list_concat(link_words_of(city), link_words_of(location_name))
+                               AS place_words FROM listings_src)
+        SELECT p.listing_id,
+               list_sort(list_distinct(coalesce(
+                   nullif(list_filter(n.meaningful, lambda x: NOT list_contains(p.place_words, x)), []),
+                   nullif(n.meaningful, []), n.words))) AS name_tokens
+        FROM places p JOIN link_names n ON n.name IS NOT DISTINCT FROM p.name
         """,
         """
         CREATE OR REPLACE TEMP TABLE link_slots AS
@@ -290,14 +293,23 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
                               latitude IS NOT NULL AS precise FROM link_base),
              -- A number given at more than two places is a shared line (a chapter office, a national helpline).
              phones AS (SELECT phone, count(DISTINCT coalesce(zip5, town, online_key, listing_id))
-                                      AS phone_groups
-                        FROM named WHERE phone IS NOT NULL GROUP BY phone)
+                                      AS phone_groups, count(*) AS phone_rows
+                        FROM named WHERE phone IS NOT NULL GROUP BY phone),
+             -- Values shared by too many listings to block on (few rows: a semi-join, not a window per row).
+             common_addresses AS (SELECT address_key FROM named WHERE address_key IS NOT NULL
+                                  GROUP BY address_key HAVING count(*) > {MAX_BLOCK}),
+             common_links AS (SELECT online_key FROM named WHERE online_key IS NOT NULL
+                              GROUP BY online_key HAVING count(*) > {MAX_BLOCK}),
+             common_streets AS (SELECT street_key, town FROM named WHERE street_key IS NOT NULL
+                                GROUP BY street_key, town HAVING count(*) > {MAX_BLOCK})
         SELECT named.*, coalesce(phones.phone_groups, 0) AS phone_groups,
-               CASE WHEN count(*) OVER (PARTITION BY street_key, town) <= {MAX_BLOCK} AND street_key IS NOT NULL
+               CASE WHEN street_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM common_streets c
+                         WHERE c.street_key = named.street_key AND c.town IS NOT DISTINCT FROM named.town)
                     THEN concat(street_key, '|', town) END AS street_block,
-               CASE WHEN count(*) OVER (PARTITION BY address_key) <= {MAX_BLOCK} THEN address_key END AS address_block,
-               CASE WHEN count(*) OVER (PARTITION BY online_key) <= {MAX_BLOCK} THEN online_key END AS online_block,
-               CASE WHEN count(*) OVER (PARTITION BY phone) <= 20 THEN phone END AS phone_block,
+               CASE WHEN address_key NOT IN (SELECT address_key FROM common_addresses) THEN address_key END
+                   AS address_block,
+               CASE WHEN online_key NOT IN (SELECT online_key FROM common_links) THEN online_key END AS online_block,
+               CASE WHEN phones.phone_rows <= 20 THEN phone END AS phone_block,
                {_cells(0, 0)} AS cell_0, {_cells(0.5, 0)} AS cell_1, {_cells(0, 0.5)} AS cell_2,
                {_cells(0.5, 0.5)} AS cell_3
         FROM named LEFT JOIN phones USING (phone)
