@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 from datetime import UTC
@@ -268,6 +269,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.ingest import check_text_file
+    from schemas.raw import SOURCE_NAME_PATTERN
+
+    if args.source and not re.match(SOURCE_NAME_PATTERN, args.source):
+        raise UserError(f"--source {args.source!r}: a source name may use letters, digits, `_`, `.` and `-` only")
 
     if not args.file.is_file():
         raise UserError(f"no such file: {args.file}")
@@ -275,7 +280,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     _prepare(args.warehouse)
     from flows.build import ingest_flow
 
-    report = ingest_flow(args.file, args.source or args.file.stem, args.warehouse, bool(args.source), args.complete)
+    # A file's name becomes the source name of records that give none: made a valid name ("my file" → "my_file").
+    source = args.source or re.sub(r"[^\w.\-]+", "_", args.file.stem).strip("_") or "handover"
+    report = ingest_flow(args.file, source, args.warehouse, bool(args.source), args.complete)
     print_report(report)
     return 0
 

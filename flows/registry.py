@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from schemas.raw import SOURCE_NAME_PATTERN
 
 # Platform name → the base spider that reads it.
 PLATFORM_SPIDERS: dict[str, str] = {
@@ -99,6 +102,8 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
         if not name or not isinstance(name, str):
             raise RegistryError(f"{label}: a source needs a `name` (a string)")
         label = f"{label} ({name})"
+        if not re.match(SOURCE_NAME_PATTERN, name) or len(name) > 100:
+            raise RegistryError(f"{label}: a name may use letters, digits, `_`, `.` and `-` only")
         if name in names:
             raise RegistryError(f"{label}: the name {name!r} is used twice")
         names.add(name)

@@ -70,6 +70,9 @@ def parse_url(raw: str | None) -> str | None:
     text = raw.strip()
     if "://" not in text and re.match(r"^[\w-]+(\.[\w-]+)+(/|$)", text):
         text = "https://" + text
+    # Characters no real link carries unescaped, and that could open markup where a link is shown.
+    if any(char in text for char in "<>\"'`{}|\\^") or any(char.isspace() for char in text):
+        raise ContactError(f"not a web address: {raw!r}")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in parts.netloc:
         raise ContactError(f"not a web address: {raw!r}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.groups import refresh_groups
-from pipeline.normalise import Reject, normalise
+from pipeline.normalise import Reject, normalise, readable
 from pipeline.runs import http_errors
 from pipeline.warehouse import (
     SourceBatch,
@@ -29,6 +29,7 @@ from pipeline.warehouse import (
     withdraw_unlisted,
 )
 from schemas.listing import GroupListing
+from schemas.raw import SOURCE_NAME_PATTERN
 
 
 class InputError(ValueError):
@@ -115,7 +116,7 @@ def raw_hash(record: dict[str, Any]) -> str:
     """What a raw record says (not when it was fetched), with the normaliser's version."""
     content = {key: value for key, value in record.items() if key != "fetched_at"}
     text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(f"{_NORMALISER_VERSION}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return hashlib.sha256(f"{_NORMALISER_VERSION}\n{text}".encode()).hexdigest()[:32]
 
 
 def normalise_batch(
@@ -147,8 +148,14 @@ def normalise_batch(
         if override_source or not record.get("source"):
             record = {**record, "source": source}
         raw_records.append(record)
+        try:
+            digest = raw_hash(record)
+        except (ValueError, UnicodeError):
+            # A huge integer or a lone surrogate: kept in readable form, or the load could not store it.
+            record = readable(record)
+            raw_records[-1] = record
+            digest = raw_hash(record)
         identity = record_listing_id(record)
-        digest = raw_hash(record)
         if known and identity and identity not in seen and known.get(identity) == digest:
             seen.add(identity)
             unchanged.append(identity)
@@ -180,10 +187,10 @@ def normalise_file(
     """A handed-over file may hold several sources' records: one batch per source, so each is reported apart."""
     by_source: dict[str, list[dict[str, Any] | UnreadableLine]] = {default_source: []}
     for record in read_jsonl(path):
-        if isinstance(record, UnreadableLine) or override_source or not str(record.get("source") or "").strip():
-            name = default_source
-        else:
-            name = str(record["source"]).strip()
+        own = "" if isinstance(record, UnreadableLine) else str(record.get("source") or "").strip()
+        # A record naming no valid source is reported (and rejected) under the file's own source.
+        valid = bool(own) and re.match(SOURCE_NAME_PATTERN, own) is not None
+        name = own if valid and not override_source else default_source
         by_source.setdefault(name, []).append(record)
     batches = [
         normalise_batch(name, records, override_source=override_source, known=known)
@@ -239,6 +246,7 @@ def store_run(
         with transaction(con):
             record_run_start(con, run_id, kind)
             loaded = [batch for batch in batches if batch.status != "failed"]
+            _reject_duplicates_across_batches(loaded)
             drops = {batch.source: _sharp_drop(con, batch) for batch in loaded}
             for batch in loaded:
                 if drops[batch.source]:
@@ -298,6 +306,35 @@ def store_run(
     finally:
         con.close()
     return report
+
+
+def _reject_duplicates_across_batches(batches: Sequence[SourceBatch]) -> None:
+    """A record with the same (source, source_id) as one in an earlier batch of this run (a source's records that
+    name another source) is rejected, not loaded over the first: every raw record stays a listing or a reject."""
+    first: dict[str, str] = {}
+    for batch in batches:
+        raw_by_id = {record_listing_id(record): record for record in batch.raw_records}
+        kept = []
+        for listing in batch.listings:
+            if listing.listing_id in first:
+                reason = (f"source_id/duplicate: {listing.source_id!r} of {listing.source} also came in the batch of "
+                          f"{first[listing.listing_id]} in this run; the first was kept")  # fmt: skip
+                batch.rejects.append(
+                    Reject(listing.source, listing.source_id, [reason], raw_by_id.get(listing.listing_id, {}))
+                )
+            else:
+                first[listing.listing_id] = batch.source
+                kept.append(listing)
+        batch.listings = kept
+        for identity in list(batch.unchanged):
+            if identity in first:
+                batch.unchanged.remove(identity)
+                record = raw_by_id.get(identity, {})
+                batch.rejects.append(
+                    Reject(batch.source, str(record.get("source_id")), ["source_id/duplicate: in two batches"], record)
+                )
+            else:
+                first[identity] = batch.source
 
 
 def _never_linked(con: Any) -> bool:

@@ -63,8 +63,36 @@ class _Issues:
             self.items.append(name)
 
 
+# Python refuses to turn integers of more than 4,300 digits into text; no field of ours holds one.
+_LONGEST_INTEGER_BITS = 14_000
+
+
+def readable(value: Any) -> Any:
+    """The record with what no step can read replaced: lone UTF-16 surrogates (from a broken JSON escape) become
+    U+FFFD, and integers too long to write as text become a note saying so."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value.bit_length() > _LONGEST_INTEGER_BITS:
+        return f"(an integer of about {int(value.bit_length() * 0.30103)} digits)"
+    if isinstance(value, dict):
+        return {readable(key): readable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [readable(item) for item in value]
+    return value
+
+
 def normalise(record: dict[str, Any]) -> GroupListing | Reject:
     """Never raises for bad data: every record comes back as a listing or as a reject that says why."""
+    try:
+        return _normalise(record)
+    except (ValueError, UnicodeError):
+        # A huge integer or a lone surrogate somewhere in the record: read what can be read.
+        return _normalise(readable(record))
+
+
+def _normalise(record: dict[str, Any]) -> GroupListing | Reject:
     raw, issues, reasons = _validate(record)
     if raw is None:
         return Reject(_text(record.get("source")), _text(record.get("source_id")), reasons, record)
@@ -251,7 +279,7 @@ def _build_listing(raw: RawListing, name: str, issues: _Issues) -> GroupListing:
         listing_id=listing_id(raw.source, raw.source_id),
         source=raw.source,
         source_id=raw.source_id,
-        source_url=raw.source_url,
+        source_url=clean("source_url", parse_url, raw.source_url),
         fetched_at=raw.fetched_at,
         name=name,
         organization=plain_text(raw.organization),

@@ -12,6 +12,12 @@ _TAGS = re.compile(r"<[^>]+>")
 _LEFTOVER_TAG = re.compile(r"<(?=[a-zA-Z!/?])")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Control characters (NUL, bell, ...) other than tab and newline break CSV readers and terminals; zero-width and
+# direction marks at either end make a blank name look filled.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_INVISIBLE = r"\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_INVISIBLE_EDGES = re.compile(rf"^[{_INVISIBLE}]+|[{_INVISIBLE}]+$")
+_NEEDS_WORK = re.compile(r"[<&\n\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]|  ")
 
 
 def plain_text(value: str | None) -> str | None:
@@ -22,9 +28,9 @@ def plain_text(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    if "<" not in value and "&" not in value and "\n" not in value and "  " not in value and "\t" not in value:
+    if not _NEEDS_WORK.search(value):
         return value.strip() or None  # the common case: already plain, one line
-    text = value
+    text = _CONTROL.sub(" ", value)
     for _ in range(3):
         before = text
         text = _SCRIPTS.sub(" ", text)
@@ -37,6 +43,7 @@ def plain_text(value: str | None) -> str | None:
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.splitlines())
     text = _BLANK_LINES.sub("\n\n", text).strip()
+    text = _INVISIBLE_EDGES.sub("", text)
     return text or None
 
 

@@ -34,6 +34,10 @@ class RawSchedule(BaseModel):
     text: str | None = None
 
 
+# A source name is shown in reports and exports: a plain identifier, never text that could carry markup.
+SOURCE_NAME_PATTERN = r"^[\w.\-]+$"
+
+
 def _split_codes(value: Any) -> Any:
     """Sources give code lists as arrays or as one comma-separated string ("O, ST"); a lone value is a list of one."""
     if value is None:
@@ -50,7 +54,12 @@ def _split_codes(value: Any) -> Any:
 class RawListing(BaseModel):
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, str_strip_whitespace=True)
 
-    source: str = Field(min_length=1, description="Registry name of the directory the record came from.")
+    source: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=SOURCE_NAME_PATTERN,
+        description="Registry name of the directory the record came from (letters, digits, `_`, `.`, `-`).",
+    )
     source_id: str = Field(min_length=1, description="The directory's own id for the record (slug, post id).")
     source_url: str | None = Field(None, description="Where the record was read: the feed or page URL.")
     fetched_at: str | None = Field(None, description="ISO 8601 time the record was fetched.")
