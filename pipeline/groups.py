@@ -50,31 +50,19 @@ def _present(value: Any) -> bool:
 def refresh_groups(
     con: duckdb.DuckDBPyConnection, run_id: str | None = None, *, trust: Mapping[str, int] | None = None
 ) -> set[str]:
-    """Re-link every listing and rewrite `groups`, `group_members`, `review_queue` and `listings.group_id`.
+    """Re-link every listing and bring `groups`, `group_members`, `review_queue` and `listings.group_id` up to date.
 
     Group ids are kept from the last run where members agree (`assign_group_ids`); where groups merged or split,
     `group_id_changes` records which old id became which, for publishers to redirect. Review decisions
-    (`review_decisions`) are always obeyed. The caller owns the transaction. Returns the ids of new groups.
+    (`review_decisions`) are always obeyed. Golden records are rebuilt only for groups whose members changed or
+    whose listings changed in this run (`run_id`'s events); the others stand. The caller owns the transaction.
+    Returns the ids of new groups.
     """
-    listings = con.execute("SELECT * FROM listings ORDER BY listing_id").df()
-    schedules = con.execute(
-        """SELECT listing_id, freq, "interval", byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at,
-                  left(CAST(closes_at AS VARCHAR), 5) AS closes_at, timezone
-           FROM listing_schedules ORDER BY listing_id, position"""
-    ).df()
     previous = dict(con.execute("SELECT listing_id, group_id FROM group_members").fetchall())
     old_group_ids = set(previous.values())
-
-    schedule_rows: dict[str, list[ScheduleRow]] = defaultdict(list)
-    for row in schedules.itertuples(index=False):
-        opens = row.opens_at if isinstance(row.opens_at, str) else None
-        closes = row.closes_at if isinstance(row.closes_at, str) else None
-        zone = row.timezone if isinstance(row.timezone, str) else None
-        schedule_rows[row.listing_id].append((row.freq, int(row.interval), tuple(row.byday), opens, closes, zone))
-
     # Older listings keep group ids on ties: rank by first seen, then id.
-    ordered = listings.sort_values(["first_seen_at", "listing_id"])["listing_id"].tolist()
-    seniority = {listing: rank for rank, listing in enumerate(ordered)}
+    ordered = con.execute("SELECT listing_id FROM listings ORDER BY first_seen_at, listing_id").fetchall()
+    seniority = {listing: rank for rank, (listing,) in enumerate(ordered)}
     decisions = [
         Decision(left, right, same)
         for left, right, same in con.execute(
@@ -83,7 +71,26 @@ def refresh_groups(
     ]
     result = link_listings(con, previous, decisions, seniority)
     memberships = result.memberships
-    groups = build_golden_records(listings, memberships, schedule_rows, trust or {})
+
+    members_now: dict[str, set[str]] = defaultdict(set)
+    for membership in memberships:
+        members_now[membership.group_id].add(membership.listing_id)
+    members_before: dict[str, set[str]] = defaultdict(set)
+    for listing, group_id in previous.items():
+        members_before[group_id].add(listing)
+    stored = {row[0] for row in con.execute("SELECT group_id FROM groups").fetchall()}
+    edited = (
+        {row[0] for row in con.execute("SELECT listing_id FROM listing_events WHERE run_id = ?", [run_id]).fetchall()}
+        if run_id is not None
+        else set(seniority)
+    )
+    affected = {
+        group_id
+        for group_id, members in members_now.items()
+        if group_id not in stored or members_before.get(group_id) != members or members & edited
+    }
+    groups = _golden_records_for(con, [m for m in memberships if m.group_id in affected], trust or {})
+
     record_id_changes(con, run_id, previous, memberships)
     con.execute("DELETE FROM review_queue")
     if len(result.review_pairs):
@@ -91,16 +98,30 @@ def refresh_groups(
         con.execute("INSERT INTO review_queue BY NAME SELECT * FROM staged_review")
         con.unregister("staged_review")
 
+    member_frame = pd.DataFrame(
+        {
+            "group_id": [m.group_id for m in memberships],
+            "listing_id": [m.listing_id for m in memberships],
+            "score": [m.score for m in memberships],
+            "evidence": [m.evidence for m in memberships],
+        }
+    )
     con.execute("DELETE FROM group_members")
-    con.execute("DELETE FROM groups")
-    if memberships:
-        member_frame = pd.DataFrame([vars(m) for m in memberships])[["group_id", "listing_id", "score", "evidence"]]
-        con.register("staged_members", member_frame)
-        con.execute("INSERT INTO group_members SELECT * FROM staged_members")
-        con.execute(
-            "UPDATE listings SET group_id = m.group_id FROM staged_members m WHERE listings.listing_id = m.listing_id"
-        )
-        con.unregister("staged_members")
+    con.register("staged_members", member_frame)
+    con.execute("INSERT INTO group_members SELECT * FROM staged_members")
+    con.execute(
+        """UPDATE listings SET group_id = m.group_id FROM staged_members m
+           WHERE listings.listing_id = m.listing_id AND listings.group_id IS DISTINCT FROM m.group_id"""
+    )
+    con.unregister("staged_members")
+    con.register("current_groups", pd.DataFrame({"group_id": sorted(members_now)}, dtype="string"))
+    con.register("rebuilt_groups", pd.DataFrame({"group_id": sorted(affected)}, dtype="string"))
+    con.execute(
+        """DELETE FROM groups WHERE group_id NOT IN (SELECT group_id FROM current_groups)
+                                 OR group_id IN (SELECT group_id FROM rebuilt_groups)"""
+    )
+    con.unregister("current_groups")
+    con.unregister("rebuilt_groups")
     if groups:
         group_frame = pd.DataFrame(groups)
         con.register("staged_groups", group_frame)
@@ -113,7 +134,40 @@ def refresh_groups(
                FROM staged_groups"""
         )
         con.unregister("staged_groups")
-    return {group["group_id"] for group in groups} - old_group_ids
+    # Every group's confirmation follows its listings', rebuilt or not.
+    con.execute(
+        """UPDATE groups SET last_seen_at = m.seen FROM (
+               SELECT g.group_id, max(l.last_seen_at) AS seen
+               FROM group_members g JOIN listings l USING (listing_id) GROUP BY g.group_id) m
+           WHERE groups.group_id = m.group_id AND groups.last_seen_at IS DISTINCT FROM m.seen"""
+    )
+    return set(members_now) - old_group_ids
+
+
+def _golden_records_for(
+    con: duckdb.DuckDBPyConnection, memberships: list[Membership], trust: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """Golden records of the groups these memberships make up, reading only their listings and schedules."""
+    if not memberships:
+        return []
+    con.register("rebuilt_listings", pd.DataFrame({"listing_id": [m.listing_id for m in memberships]}, dtype="string"))
+    listings = con.execute(
+        "SELECT * FROM listings WHERE listing_id IN (SELECT listing_id FROM rebuilt_listings) ORDER BY listing_id"
+    ).df()
+    schedules = con.execute(
+        """SELECT listing_id, freq, "interval", byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at,
+                  left(CAST(closes_at AS VARCHAR), 5) AS closes_at, timezone
+           FROM listing_schedules WHERE listing_id IN (SELECT listing_id FROM rebuilt_listings)
+           ORDER BY listing_id, position"""
+    ).df()
+    con.unregister("rebuilt_listings")
+    schedule_rows: dict[str, list[ScheduleRow]] = defaultdict(list)
+    for row in schedules.itertuples(index=False):
+        opens = row.opens_at if isinstance(row.opens_at, str) else None
+        closes = row.closes_at if isinstance(row.closes_at, str) else None
+        zone = row.timezone if isinstance(row.timezone, str) else None
+        schedule_rows[row.listing_id].append((row.freq, int(row.interval), tuple(row.byday), opens, closes, zone))
+    return build_golden_records(listings, memberships, schedule_rows, trust)
 
 
 def link_listings(
