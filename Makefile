@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install lock accuracy bench clean
+.PHONY: demo test lint install lock accuracy bench bench-dedupe bench-incremental clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ accuracy: $(STAMP)
 # Speed benchmarks (print figures; never part of `make test`).
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.normalise_speed --profile
+
+# Dedupe accuracy, time and memory (the generated sets are normalised once and cached in ~/.cache/peergroups-bench).
+bench-dedupe: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.dedupe_benchmark --matcher both
+
+bench-incremental: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.incremental
 
 # Re-pin after editing dependencies in pyproject.toml (needs network to the package index).
 lock: | $(BIN)/python
