@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install lock accuracy bench bench-dedupe bench-incremental clean
+.PHONY: demo test lint install lock accuracy bench bench-dedupe bench-incremental scale-proofs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,20 @@ bench-dedupe: $(STAMP)
 
 bench-incremental: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.incremental
+
+# Local proofs of docs/scaling.md (Dask + work pool, scrapy-redis, Splink on Spark, partitioned Parquet on S3).
+# Not part of `make test`: ~7 minutes on 2 cores; needs Java 17 (Spark) and Debian's redis-server.
+SCALE_PROOF_PACKAGES := "prefect-dask==0.3.7" "dask==2026.8.0" "distributed==2026.8.0" "scrapy-redis==0.9.1" \
+	"pyspark==4.3.0" "rapidfuzz==3.14.6" "moto[server]==5.2.5" "s3fs==2026.9.0" "boto3==1.43.117"
+
+scale-proofs: $(STAMP)
+	$(BIN)/python -m pip install --quiet $(SCALE_PROOF_PACKAGES)
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+	command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
+	$(BIN)/python -m tests.scaling.prefect_dask_crawl
+	$(BIN)/python -m tests.scaling.redis_crawl
+	$(BIN)/python -m tests.scaling.spark_linkage
+	$(BIN)/python -m tests.scaling.parquet_snapshot
 
 # Re-pin after editing dependencies in pyproject.toml (needs network to the package index).
 lock: | $(BIN)/python

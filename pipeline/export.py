@@ -82,25 +82,18 @@ def export(
     schedules_path = out_dir / f"group_schedules.{fmt}"
     byday = "array_to_string(byday, ',') AS byday" if fmt == "csv" else "byday"
     published = f"(SELECT * REPLACE (public_text(description) AS description) FROM groups WHERE {PUBLISHED})"
+    schedule_options = options
     if fmt == "parquet" and _count(con) >= PARTITION_MIN:
+        # A dataset: country and region become directories (groups/country=US/region=OR/data_0.parquet).
         groups_path = out_dir / "groups"
         options = "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (country, region), OVERWRITE_OR_IGNORE true)"
     try:
-        if groups_path.suffix:
-            con.execute(
-                f"COPY (SELECT {select} FROM {published} ORDER BY group_id) TO '{_quoted(groups_path)}' {options}"
-            )
-        else:
-            # Partition columns are written as directories (country=US/region=OR/...), not inside the files.
-            con.execute(
-                f"""COPY (SELECT {select.replace(", country_, ", ", ").replace(", region_", "")}
-                          FROM {published} ORDER BY group_id) TO '{_quoted(groups_path)}' {options}"""
-            )
+        con.execute(f"COPY (SELECT {select} FROM {published} ORDER BY group_id) TO '{_quoted(groups_path)}' {options}")
         con.execute(
             f"""COPY (SELECT group_id, freq, "interval", {byday}, opens_at, closes_at, timezone, rrule
                      FROM group_schedules WHERE group_id IN (SELECT group_id FROM groups WHERE {PUBLISHED})
                      ORDER BY group_id, rrule, opens_at)
-                TO '{_quoted(schedules_path)}' {options.replace(", PARTITION_BY (country, region)", "")}"""
+                TO '{_quoted(schedules_path)}' {schedule_options}"""
         )
     except (duckdb.IOException, OSError) as error:
         raise ExportError(f"cannot write exports into {out_dir}: {error}") from error
