@@ -58,6 +58,7 @@ import duckdb
 from pipeline import privacy
 from pipeline.contacts import strip_join_secrets
 from pipeline.export import ExportError
+from pipeline.export_shared import describe_slot
 from pipeline.text import plain_text
 from schemas.vocab import WEEKDAY_CODES, Audience, Status, Topic
 
@@ -822,26 +823,8 @@ def _offset_text(hours: float | int) -> str:
 
 
 def _describe(rule: _Rule) -> str:
-    """The rule in words: 'Every 2 weeks on Sunday, 14:00 to 15:00 (America/Los_Angeles time).'"""
-    unit = {"WEEKLY": "week", "MONTHLY": "month", "DAILY": "day"}.get(rule.freq, rule.freq.lower())
-    text = f"Every {unit}" if rule.interval == 1 else f"Every {rule.interval} {unit}s"
-    if rule.byday:
-        days = []
-        for code in rule.byday:
-            ordinal, name = code[:-2], _DAY_NAMES.get(code[-2:], code[-2:])
-            days.append(f"the {_ORDINALS.get(ordinal, ordinal)} {name}" if ordinal else name)
-        text += " on " + (", ".join(days[:-1]) + " and " + days[-1] if len(days) > 1 else days[0])
-    if rule.opens_at:
-        text += f", {rule.opens_at.strftime('%H:%M')}"
-        if rule.closes_at:
-            text += f" to {rule.closes_at.strftime('%H:%M')}"
-        if rule.timezone:
-            text += f" ({rule.timezone} time)"
-    if rule.valid_from:
-        text += f", from {rule.valid_from.isoformat()}"
-    if rule.valid_to:
-        text += f", until {rule.valid_to.isoformat()}"
-    return text + "."
+    """The rule in words, as every export words it: 'Every other week on Sunday, 14:00–15:00 (America/Los_Angeles).'"""
+    return describe_slot(rule) + "."  # type: ignore[arg-type]  # a _Rule has every field a Slot's wording reads
 
 
 # --- flattening the nested service into table rows -----------------------------------------------------------------
