@@ -710,9 +710,6 @@ def _service_at_location(
 
 # --- schedules -----------------------------------------------------------------------------------------------------
 
-_WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-_DAY_NAMES = dict(zip(WEEKDAY_CODES, _WEEKDAYS, strict=True))
-_ORDINALS = {"1": "1st", "2": "2nd", "3": "3rd", "4": "4th", "5": "5th", "-1": "last", "-2": "second to last"}
 _FREQ_ORDER = {"WEEKLY": 0, "MONTHLY": 1, "DAILY": 2}
 
 
