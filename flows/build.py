@@ -171,18 +171,24 @@ def publish_report(report: dict[str, Any]) -> None:
     )
 
 
+def _signed(value: int | None) -> str:
+    return "" if value is None else f"{value:+d}"
+
+
 def report_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# peergroups {report['kind']} {report['run_id']}: {report['status']}",
         "",
-        "| source | status | raw | listings | rejects | new groups | withdrawn | seconds | error |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| source | status | raw | change | listings | rejects | new groups | changed | withdrawn | HTTP errors "
+        "| seconds | error |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     warnings = []
     for row in report["sources"]:
         lines.append(
-            f"| {row['source']} | {row['status']} | {row['raw']} | {row['listings']} | {row['rejects']} | "
-            f"{row['new_groups']} | {row.get('withdrawn', 0)} | "
+            f"| {row['source']} | {row['status']} | {row['raw']} | {_signed(row.get('change'))} | {row['listings']} | "
+            f"{row['rejects']} | {row['new_groups']} | {row.get('changed', 0)} | {row.get('withdrawn', 0)} | "
+            f"{row.get('http_errors', 0)} | "
             f"{row['duration_s'] if row['duration_s'] is not None else ''} | "
             f"{(row['error'] or '').replace('|', '/')} |"
         )
