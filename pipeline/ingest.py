@@ -285,8 +285,11 @@ def store_run(
                     [run_id, row["source"]],
                 ).fetchall()[0][0]
                 row["http_errors"] = http_errors(row["crawl_stats"])
-            failed = [row for row in source_rows if row["status"] in ("failed", "broken")]
-            status = "ok" if not failed else ("failed" if len(failed) == len(source_rows) else "partial")
+            # Any source not fully healthy (failed, broken, or partial: some of its pages failed) makes the run
+            # partial; only every source failing makes it failed.
+            troubled = [row for row in source_rows if row["status"] != "ok"]
+            failed = [row for row in source_rows if row["status"] == "failed"]
+            status = "ok" if not troubled else ("failed" if len(failed) == len(source_rows) else "partial")
             report = {
                 "run_id": run_id,
                 "kind": kind,
@@ -412,9 +415,14 @@ def _sharp_drop(con: Any, batch: SourceBatch) -> str | None:
            ORDER BY run_id DESC LIMIT 1""",
         [batch.source],
     ).fetchall()
-    if not previous or previous[0][0] < SHARP_DROP_MIN:
+    if not previous:
         return None
     before, now = previous[0][0], len(batch.raw_records)
+    if now == 0:
+        # An empty feed from a source that listed groups is a broken page, not every group stopping at once.
+        return f"broken: no records, down from {before} in its last healthy run; nothing withdrawn"
+    if before < SHARP_DROP_MIN:
+        return None
     if now < before * SHARP_DROP:
         return f"broken: {now} records, down from {before} in its last healthy run; nothing withdrawn"
     return None

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.http import Response
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
+from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 
@@ -70,6 +73,25 @@ class PlatformSpider(scrapy.Spider):
             self.default_topics = split_arg(topics)
         if audiences is not None:
             self.default_audiences = split_arg(audiences)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.check_redirect, signal=signals.request_scheduled)
+        return spider
+
+    def check_redirect(self, request: Request, **kwargs: Any) -> None:
+        """A redirect off the registered sites is dropped by Scrapy's offsite filter without a callback or an errback:
+        the crawl would end "ok" with nothing, and a healthy empty crawl withdraws the source's listings. Report it."""
+        redirected_from = request.meta.get("redirect_urls")
+        if not redirected_from or not self.allowed_domains or request.dont_filter or request.meta.get("allow_offsite"):
+            return
+        if not self.on_site(request.url):
+            self.report_source_error(
+                "offsite",
+                f"{redirected_from[0]} redirects to {request.url}, off the registered site "
+                f"({', '.join(self.allowed_domains)}); not followed",
+            )
 
     # --- hooks for concrete sources -------------------------------------------------------------------------
 
@@ -146,7 +168,25 @@ class PlatformSpider(scrapy.Spider):
                 )
             else:
                 self.report_source_error("http", f"{request.url} answered HTTP {status}")
-        else:
+        elif failure.check(IgnoreRequest):
+            # Dropped before it was sent (robots.txt, too many redirects): asking again would not help.
+            reason = failure.getErrorMessage() or "ignored"
+            if "robots.txt" in reason:
+                self.report_source_error("robots_txt", f"{request.url} is disallowed by the site's robots.txt")
+            else:
+                self.report_source_error("ignored", f"{request.url} was not fetched: {reason}")
+        elif failure.check(DownloadCancelledError):
+            # Cut off at DOWNLOAD_MAXSIZE (a page that never ends, a runaway export): the same next time.
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
             self.report_source_error(
-                "network", f"{request.url} could not be fetched: {failure.getErrorMessage() or failure.type}"
+                "too_large", f"{request.url} is larger than the download limit of {limit / 2**20:.0f} MB; not read"
             )
+        else:
+            if failure.check(ResponseDataLossError):
+                reason = "the connection closed before the whole response arrived"
+            elif reasons := getattr(failure.value.__cause__, "reasons", None):
+                # A lost connection is Twisted's list of failures (wrapped by Scrapy): their messages are readable.
+                reason = "; ".join(inner.getErrorMessage() for inner in reasons)
+            else:
+                reason = failure.getErrorMessage() or getattr(failure.type, "__name__", str(failure.type))
+            self.report_source_error("network", f"{request.url} could not be fetched: {reason}")

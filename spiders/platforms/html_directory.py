@@ -26,6 +26,7 @@ never the position. A block seen before (a regional chapter repeats on every sta
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 from urllib.parse import unquote
@@ -159,6 +160,8 @@ class HtmlDirectorySpider(PlatformSpider):
         self.max_pages = int(max_pages or bundle.get("max_pages") or DEFAULT_MAX_PAGES)
         self.pages_requested = 0
         self.seen_ids: set[str] = set()
+        self.blocks_read = 0
+        self.field_hits: Counter[str] = Counter()  # field → blocks its list-page selector matched in
 
     def stat(self, name: str, count: int = 1) -> None:
         assert self.crawler.stats is not None
@@ -192,6 +195,8 @@ class HtmlDirectorySpider(PlatformSpider):
 
     def parse_block(self, block: Selector, response: TextResponse) -> Iterator[Any]:
         values = extract_fields(block, self.fields, response)
+        self.blocks_read += 1
+        self.field_hits.update(values)
         source_id = str(values.pop("source_id", "") or "") or stable_id(values, node_text(block))
         if source_id in self.seen_ids:
             self.stat("duplicate")  # a regional chapter listed again on another state's page
@@ -272,3 +277,21 @@ class HtmlDirectorySpider(PlatformSpider):
         assert self.crawler.stats is not None
         pages = self.crawler.stats.get_value("peergroups/html/pages", 0)
         self.report_if_nothing(f"no listing block matching {self.item!r} in {pages} page(s)")
+        self.report_lost_fields()
+
+    def report_lost_fields(self) -> None:
+        """Blocks still match but the fields inside them do not (a redesign renamed them). The items carry no names
+        and new ids, so a healthy-looking crawl would withdraw all the source's listings: report the layout change,
+        which fails the crawl (`flows.crawl.judge`), so the source's earlier listings stay."""
+        if not self.blocks_read:
+            return
+        name = self.fields.get("name")
+        if name and not self.field_hits["name"]:
+            self.report_source_error(
+                "layout_changed",
+                f"the page layout changed: the name selector {name!r} matched none of {self.blocks_read} blocks",
+            )
+        elif not self.field_hits:
+            self.report_source_error(
+                "layout_changed", f"the page layout changed: no field selector matched in {self.blocks_read} blocks"
+            )

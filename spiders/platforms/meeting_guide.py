@@ -165,6 +165,14 @@ class MeetingGuideSpider(PlatformSpider):
             self.crawler.stats.inc_value("peergroups/meeting_guide/endpoint_guess")  # type: ignore[union-attr]
         else:
             self.crawler.stats.inc_value("peergroups/meeting_guide/feed_discovered")  # type: ignore[union-attr]
+        if not self.on_site(urljoin(response.url, targets[0])):
+            # Scrapy's offsite filter drops it without a callback or an errback: say so, or the crawl ends "ok" with
+            # nothing, and a healthy empty crawl withdraws the source's listings.
+            self.report_source_error(
+                "offsite",
+                f"{response.url} names its Meetings Feed at {urljoin(response.url, targets[0])}, off the registered "
+                f"site ({', '.join(self.allowed_domains)}); not followed",
+            )
         # The first endpoint that answers with meetings wins; the others are asked only if it fails.
         yield scrapy.Request(
             urljoin(response.url, targets[0]),
