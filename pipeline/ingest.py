@@ -150,6 +150,7 @@ def normalise_batch(
         raw_records.append(record)
         try:
             digest = raw_hash(record)
+            json.dumps(record.get("fetched_at"), default=str, ensure_ascii=False).encode()  # stored, not hashed
         except (ValueError, UnicodeError):
             # A huge integer or a lone surrogate: kept in readable form, or the load could not store it.
             record = readable(record)
@@ -245,6 +246,8 @@ def store_run(
     try:
         with transaction(con):
             record_run_start(con, run_id, kind)
+            for batch in batches:
+                batch.source = readable(batch.source)  # a caller's name with a lone surrogate cannot be stored
             loaded = [batch for batch in batches if batch.status != "failed"]
             _reject_duplicates_across_batches(loaded)
             drops = {batch.source: _sharp_drop(con, batch) for batch in loaded}
