@@ -343,6 +343,10 @@ def write_attribution(
         "that list it, deduplicated, and is shown with those directories and the date it was last confirmed.",
         "Groups change their times and places: check with a group, or its listing, before you go.",
         "",
+        "Licence and terms: the listings remain the work of these directories. Credit them when you republish,",
+        "and check each directory's own terms of use before you do; peergroups claims no rights in the listings",
+        "themselves (its code is MIT-licensed).",
+        "",
         "Sources (directory: groups in this export; sites):",
     ]
     for source, count, sites in rows:
