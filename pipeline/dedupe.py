@@ -1,4 +1,9 @@
-"""A first deterministic dedupe: which listings describe the same group.
+"""The first, deterministic dedupe, and what the linkage still shares with it (the words that say nothing about a
+group, organisation initials, `Membership`, stable group ids).
+
+Production links with Splink (pipeline/linkage.py); these rules are kept as the baseline that
+`tests/benchmarks/dedupe_benchmark.py --matcher both` measures beside it, so a change to either shows against the
+other.
 
 Two listings are the same group when they meet at the same place (coordinates within 150 m, the same street
 number, street and ZIP, or the same join link), their names agree once boilerplate ("support group") and

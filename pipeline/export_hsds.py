@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -55,10 +54,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from pipeline import privacy
 from pipeline.contacts import strip_join_secrets
 from pipeline.export import ExportError
 from pipeline.export_shared import describe_slot
+from pipeline.privacy import public_text
 from pipeline.text import plain_text
 from schemas.vocab import WEEKDAY_CODES, Audience, Status, Topic
 
@@ -447,14 +446,6 @@ def _stream(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[dict[str, Any]
 
 
 # --- text, numbers, contacts --------------------------------------------------------------------------------------
-
-_EMAIL_IN_TEXT = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-EMAIL_WITHHELD = "(e-mail address withheld)"
-
-
-def public_text(value: Any, *, include_contacts: bool) -> str | None:
-    """Plain text fit to publish (pipeline/privacy.py: no HTML, passwords or personal contact details)."""
-    return privacy.public_text(value, include_contacts=include_contacts)
 
 
 def _url(value: Any) -> str | None:

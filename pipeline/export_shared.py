@@ -26,9 +26,9 @@ from typing import Any
 
 import duckdb
 
-from pipeline import privacy
 from pipeline.contacts import strip_join_secrets
 from pipeline.export import ExportError
+from pipeline.privacy import EMAIL_IN_TEXT, public_text
 from schemas.vocab import WEEKDAY_CODES
 
 # Statuses whose groups are not published as meetings. `withdrawn` marks a group no directory lists any more.
@@ -39,8 +39,6 @@ DAY_NAMES: dict[str, str] = dict(
     zip(WEEKDAY_CODES, ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"), strict=True)
 )
 _ORDINAL_WORDS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last", -2: "second-to-last"}
-_EMAIL_IN_TEXT = re.compile(r"(?:mailto:)?[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.IGNORECASE)
-EMAIL_WITHHELD = "(e-mail address withheld)"
 
 
 @dataclass(frozen=True)
@@ -203,11 +201,6 @@ def _utc(value: datetime | None) -> datetime | None:
 # --- text --------------------------------------------------------------------------------------------------------
 
 
-def public_text(value: str | None, *, include_contacts: bool) -> str | None:
-    """Text fit for a public export (pipeline/privacy.py: plain, no passwords, no personal contact details)."""
-    return privacy.public_text(value, include_contacts=include_contacts)
-
-
 def public_url(url: str | None, *, include_contacts: bool) -> str | None:
     """A link fit for a public export, or None: http(s) only, nothing that could break out of plain text, and no
     e-mail address in it unless contacts were asked for. Links are not run through `plain_text`: unescaping would
@@ -217,7 +210,7 @@ def public_url(url: str | None, *, include_contacts: bool) -> str | None:
     link = url.strip()
     if not re.match(r"^https?://[^\s/]", link, re.IGNORECASE) or any(char in link for char in " <>\"'"):
         return None
-    if not include_contacts and _EMAIL_IN_TEXT.search(link):
+    if not include_contacts and EMAIL_IN_TEXT.search(link):
         return None
     return link
 

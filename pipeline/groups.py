@@ -134,14 +134,18 @@ def refresh_groups(
                FROM staged_groups"""
         )
         con.unregister("staged_groups")
-    # Every group's confirmation follows its listings', rebuilt or not.
+    confirm_groups(con)
+    return set(members_now) - old_group_ids
+
+
+def confirm_groups(con: duckdb.DuckDBPyConnection) -> None:
+    """Every group's `last_seen_at` follows its listings', whether its record was rebuilt or not."""
     con.execute(
         """UPDATE groups SET last_seen_at = m.seen FROM (
                SELECT g.group_id, max(l.last_seen_at) AS seen
                FROM group_members g JOIN listings l USING (listing_id) GROUP BY g.group_id) m
            WHERE groups.group_id = m.group_id AND groups.last_seen_at IS DISTINCT FROM m.seen"""
     )
-    return set(members_now) - old_group_ids
 
 
 def _golden_records_for(

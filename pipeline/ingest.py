@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.groups import refresh_groups
+from pipeline.groups import confirm_groups, refresh_groups
 from pipeline.normalise import Reject, normalise, readable
 from pipeline.runs import http_errors
 from pipeline.warehouse import (
@@ -269,12 +269,7 @@ def store_run(
             else:
                 # Nothing new, changed, withdrawn or relisted: the groups stand; only their confirmation moves on.
                 new_group_ids = set()
-                con.execute(
-                    """UPDATE groups SET last_seen_at = m.seen FROM (
-                           SELECT g.group_id, max(l.last_seen_at) AS seen
-                           FROM group_members g JOIN listings l USING (listing_id) GROUP BY g.group_id) m
-                       WHERE groups.group_id = m.group_id"""
-                )
+                confirm_groups(con)
             new_by_source = _new_groups_by_source(con, new_group_ids)
             group_count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
             source_rows = [
