@@ -314,10 +314,9 @@ def _reject_duplicates_across_batches(batches: Sequence[SourceBatch]) -> None:
     name another source) is rejected, not loaded over the first: every raw record stays a listing or a reject."""
     first: dict[str, str] = {}
     for batch in batches:
-        if not any(listing.listing_id in first for listing in batch.listings) and not any(
-            identity in first for identity in batch.unchanged
-        ):
-            first.update(dict.fromkeys([listing.listing_id for listing in batch.listings] + batch.unchanged, batch.source))
+        identities = [listing.listing_id for listing in batch.listings] + batch.unchanged
+        if not any(identity in first for identity in identities):
+            first.update(dict.fromkeys(identities, batch.source))
             continue  # the common case: nothing repeated, no record to look up
         raw_by_id = {record_listing_id(record): record for record in batch.raw_records}
         kept = []
