@@ -204,3 +204,12 @@ def test_an_older_warehouse_is_migrated_in_place_and_keeps_its_data(warehouse: P
     con = connect(warehouse)
     assert migrate(con) == []  # nothing left to apply
     con.close()
+
+
+def test_a_record_delivered_in_two_batches_of_one_run_is_rejected_not_lost(warehouse: Path) -> None:
+    first = normalise_batch("alpha", [record(1)])
+    second = normalise_batch("beta", [record(1, source="alpha")])  # beta's file names alpha as the source
+    report = store_run(warehouse, "run", [first, second])
+    assert report["totals"]["raw"] == report["totals"]["listings"] + report["totals"]["rejects"] == 2
+    assert query(warehouse, "SELECT count(*) FROM listings") == [(1,)]
+    assert query(warehouse, "SELECT reasons[1] LIKE 'source_id/duplicate:%' FROM rejects") == [(True,)]
