@@ -82,28 +82,17 @@ import zipcodes
 
 from pipeline.contacts import ContactError, parse_phone
 from pipeline.normalise import Reject, listing_id, normalise
+from pipeline.places import US_STATE_NAMES
 from pipeline.warehouse import LIST_COLUMNS, LISTING_COLUMNS, _listing_frame, _schedule_frame
 
 # ---------------------------------------------------------------------------------------------------------------
 # Pools
 # ---------------------------------------------------------------------------------------------------------------
 
-STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK "
-    "OR PA RI SC SD TN TX UT VT VA WA WV WI WY".split()
-)
-STATE_NAMES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California", "CO": "Colorado",
-    "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia", "FL": "Florida", "GA": "Georgia",
-    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa", "KS": "Kansas",
-    "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
-    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York", "NC": "North Carolina",
-    "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
-    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas",
-    "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin",
-    "WY": "Wyoming",
-}  # fmt: skip
+# The 50 states and DC, named as people write them, from the normaliser's own table (not Puerto Rico: its ZIPs are
+# not in the generator's town pool).
+STATE_NAMES = {code: name.title().replace(" Of ", " of ") for name, code in US_STATE_NAMES.items() if code != "PR"}
+STATES = frozenset(STATE_NAMES)
 ZONE_WORDS = {"America/New_York": "ET", "America/Chicago": "CT", "America/Denver": "MT", "America/Los_Angeles": "PT"}
 
 # Invented place words: chapters and local organisations are named after these, never after a real place.
