@@ -19,6 +19,7 @@ from flows.crawl import CrawlOutcome, crawl_source
 from flows.registry import Source
 from pipeline.export import export
 from pipeline.ingest import known_raw_hashes, new_run_id, normalise_batch, normalise_file, read_jsonl, store_run
+from pipeline.runs import signed
 from pipeline.warehouse import SourceBatch, connect
 
 
@@ -89,10 +90,13 @@ def build_flow(
     export_dir: Path | None = None,
     export_formats: Sequence[str] = ("csv", "parquet"),
     wait_s: float = 0,
+    trust: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Crawl `sources`, then normalise, load and dedupe in one transaction; optionally export.
 
     `wait_s`: how long the load waits for another writer to finish with the warehouse (0: fail at once).
+    `trust`: every registered source's trust (survivorship ranks all of a group's sources, not only those crawled);
+    by default the crawled sources'.
     """
     run_id = new_run_id()
     raw_dir = raw_root / run_id
@@ -121,7 +125,7 @@ def build_flow(
     # Records the warehouse already holds unchanged are confirmed, not normalised again.
     known = known_raw_hashes(warehouse, [source.name for source in sources])
     batches = [normalise_task(outcomes[source.name], known) for source in sources]
-    trust = {source.name: source.trust for source in sources}
+    trust = trust if trust is not None else {source.name: source.trust for source in sources}
     report = store_task(warehouse, kind, batches, run_id, trust, wait_s)
     if export_dir is not None:
         report["exports"] = [str(path) for path in export_task(warehouse, export_dir, export_formats)]
@@ -148,17 +152,24 @@ def scheduled_run_flow(registry: str, source_names: list[str], warehouse: str, r
     takes effect at the next run. Parameters are plain strings so the deployment can be stored and triggered."""
     from flows.registry import load_registry, select_sources
 
-    sources = select_sources(load_registry(Path(registry)), source_names or None)
-    return build_flow(sources, Path(warehouse), Path(raw_dir), kind="run", wait_s=SCHEDULED_WAIT_S)
+    registered = load_registry(Path(registry))
+    sources = select_sources(registered, source_names or None)
+    trust = {source.name: source.trust for source in registered}
+    return build_flow(sources, Path(warehouse), Path(raw_dir), kind="run", wait_s=SCHEDULED_WAIT_S, trust=trust)
 
 
 @flow(name="peergroups-ingest", flow_run_name="ingest-{source}")
 def ingest_flow(
-    path: Path, source: str, warehouse: Path, override_source: bool = False, complete: bool = False
+    path: Path,
+    source: str,
+    warehouse: Path,
+    override_source: bool = False,
+    complete: bool = False,
+    trust: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Validate, load and dedupe raw listings from a JSON lines file (`complete`: it is all the source lists)."""
     batches = normalise_file_task(path, source, override_source, complete, warehouse)
-    report = store_task(warehouse, "ingest", batches, new_run_id())
+    report = store_task(warehouse, "ingest", batches, new_run_id(), trust)
     publish_report(report)
     return report
 
@@ -169,10 +180,6 @@ def publish_report(report: dict[str, Any]) -> None:
         markdown=report_markdown(report),
         description=f"peergroups {report['kind']} {report['run_id']}",
     )
-
-
-def _signed(value: int | None) -> str:
-    return "" if value is None else f"{value:+d}"
 
 
 def report_markdown(report: dict[str, Any]) -> str:
@@ -186,7 +193,7 @@ def report_markdown(report: dict[str, Any]) -> str:
     warnings = []
     for row in report["sources"]:
         lines.append(
-            f"| {row['source']} | {row['status']} | {row['raw']} | {_signed(row.get('change'))} | {row['listings']} | "
+            f"| {row['source']} | {row['status']} | {row['raw']} | {signed(row.get('change'))} | {row['listings']} | "
             f"{row['rejects']} | {row['new_groups']} | {row.get('changed', 0)} | {row.get('withdrawn', 0)} | "
             f"{row.get('http_errors', 0)} | "
             f"{row['duration_s'] if row['duration_s'] is not None else ''} | "

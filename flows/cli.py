@@ -127,8 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cron. Without PREFECT_API_URL a local `prefect server start` is started on 127.0.0.1 and stopped on exit.",
     )
     _add_warehouse(serve)
-    serve.add_argument("--cron", help='default cadence, a cron expression such as "0 3 * * 1" (Mondays 03:00)')
-    serve.add_argument("--interval", type=float, metavar="SECONDS", help="run every N seconds instead (for trying out)")
+    cadence = serve.add_mutually_exclusive_group()
+    cadence.add_argument("--cron", help='default cadence, a cron expression such as "0 3 * * 1" (Mondays 03:00)')
+    cadence.add_argument(
+        "--interval", type=float, metavar="SECONDS", help="run everything every N seconds instead (for trying out)"
+    )
     serve.add_argument("--source", action="append", metavar="NAME", help="serve only this source (repeatable)")
     serve.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, metavar="FILE",
                        help=f"source registry (default: {DEFAULT_REGISTRY})")  # fmt: skip
@@ -216,7 +219,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ]
     for handover in sorted((DEMO_DIR / "handover").glob("*.jsonl")):
         print(f"ingesting the handed-over file {handover.name}", file=sys.stderr)
-        reports.append(ingest_flow(handover, handover.stem, args.warehouse, True))
+        trust = {source.name: source.trust for source in sources}
+        reports.append(ingest_flow(handover, handover.stem, args.warehouse, True, trust=trust))
     con = connect(args.warehouse)
     try:
         exports = [path for fmt in ("csv", "parquet") for path in export(con, args.exports, fmt)]
@@ -232,14 +236,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from flows.registry import load_registry, select_sources
 
-    sources = select_sources(load_registry(args.registry), args.source)
+    registered = load_registry(args.registry)
+    sources = select_sources(registered, args.source)
     if not sources:
         raise UserError(f"no sources registered in {args.registry}; add a [[source]] entry (see README)")
     _prepare(args.warehouse)
     from flows.build import build_flow
 
     raw_dir = args.raw_dir or args.warehouse.parent / "raw"
-    report = build_flow(sources, args.warehouse, raw_dir, kind="run")
+    trust = {source.name: source.trust for source in registered}
+    report = build_flow(sources, args.warehouse, raw_dir, kind="run", trust=trust)
     print_report(report)
     return 0 if report["status"] == "ok" else 1
 
@@ -269,10 +275,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.ingest import check_text_file
-    from schemas.raw import SOURCE_NAME_PATTERN
+    from schemas.raw import SOURCE_NAME_MAX, valid_source_name
 
-    if args.source and not re.match(SOURCE_NAME_PATTERN, args.source):
-        raise UserError(f"--source {args.source!r}: a source name may use letters, digits, `_`, `.` and `-` only")
+    if args.source and not valid_source_name(args.source):
+        raise UserError(
+            f"--source {args.source!r}: a source name is up to {SOURCE_NAME_MAX} letters, digits, `_`, `.` and `-`"
+        )
 
     if not args.file.is_file():
         raise UserError(f"no such file: {args.file}")
@@ -281,8 +289,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from flows.build import ingest_flow
 
     # A file's name becomes the source name of records that give none: made a valid name ("my file" → "my_file").
-    source = args.source or re.sub(r"[^\w.\-]+", "_", args.file.stem).strip("_") or "handover"
-    report = ingest_flow(args.file, source, args.warehouse, bool(args.source), args.complete)
+    source = args.source or re.sub(r"[^\w.\-]+", "_", args.file.stem).strip("_")[:SOURCE_NAME_MAX] or "handover"
+    from flows.registry import registry_trust
+
+    trust = registry_trust(DEFAULT_REGISTRY)
+    report = ingest_flow(args.file, source, args.warehouse, bool(args.source), args.complete, trust=trust)
     print_report(report)
     return 0
 
@@ -328,6 +339,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         print("record a decision: peergroups review --same ID ID   or   peergroups review --different ID ID")
         return 0
 
+    from flows.registry import registry_trust
     from pipeline.ingest import store_run
 
     _prepare(args.warehouse)
@@ -336,6 +348,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         args.warehouse,
         "review",
         [],
+        trust=registry_trust(DEFAULT_REGISTRY),
         before_link=lambda con: record_decision(con, pair[0], pair[1], same=same, note=args.note),
     )
     print(
@@ -390,7 +403,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.runs import recent_runs, source_outcomes
+    from pipeline.runs import recent_runs, signed, source_outcomes
     from pipeline.warehouse import connect
 
     if args.runs < 1:
@@ -419,7 +432,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"{'source':24} {'status':8} {'items':>6} {'change':>7} {'rejects':>8} {'new groups':>11} "
           f"{'withdrawn':>10} {'http errors':>12} {'seconds':>8}")  # fmt: skip
     for row in latest:
-        change = "" if row["change"] is None else f"{row['change']:+d}"
+        change = signed(row["change"])
         seconds = f"{row['seconds']:.1f}" if row["seconds"] is not None else ""
         print(
             f"{row['source']:24} {row['status']:8} {row['items']:>6} {change:>7} {row['rejects']:>8} "

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemas.raw import SOURCE_NAME_PATTERN
+from schemas.raw import valid_source_name
 
 # Platform name → the base spider that reads it.
 PLATFORM_SPIDERS: dict[str, str] = {
@@ -102,8 +101,8 @@ def load_registry(path: Path, substitutions: dict[str, str] | None = None) -> li
         if not name or not isinstance(name, str):
             raise RegistryError(f"{label}: a source needs a `name` (a string)")
         label = f"{label} ({name})"
-        if not re.match(SOURCE_NAME_PATTERN, name) or len(name) > 100:
-            raise RegistryError(f"{label}: a name may use letters, digits, `_`, `.` and `-` only")
+        if not valid_source_name(name):
+            raise RegistryError(f"{label}: a name is up to 100 letters, digits, `_`, `.` and `-`")
         if name in names:
             raise RegistryError(f"{label}: the name {name!r} is used twice")
         names.add(name)
@@ -184,6 +183,13 @@ def _strings(value: object, what: str) -> list[str]:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(value)
     raise RegistryError(f"{what} must be a string or a list of strings, not {value!r}")
+
+
+def registry_trust(path: Path) -> dict[str, int]:
+    """Every registered source's `trust`, for survivorship whichever sources a run touches; none without a registry."""
+    if not path.exists():
+        return {}
+    return {source.name: source.trust for source in load_registry(path)}
 
 
 def select_sources(sources: list[Source], names: list[str] | None) -> list[Source]:

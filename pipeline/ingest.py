@@ -29,7 +29,7 @@ from pipeline.warehouse import (
     withdraw_unlisted,
 )
 from schemas.listing import GroupListing
-from schemas.raw import SOURCE_NAME_PATTERN
+from schemas.raw import valid_source_name
 
 
 class InputError(ValueError):
@@ -190,8 +190,7 @@ def normalise_file(
     for record in read_jsonl(path):
         own = "" if isinstance(record, UnreadableLine) else str(record.get("source") or "").strip()
         # A record naming no valid source is reported (and rejected) under the file's own source.
-        valid = bool(own) and re.match(SOURCE_NAME_PATTERN, own) is not None
-        name = own if valid and not override_source else default_source
+        name = own if own and valid_source_name(own) and not override_source else default_source
         by_source.setdefault(name, []).append(record)
     batches = [
         normalise_batch(name, records, override_source=override_source, known=known)
@@ -199,7 +198,8 @@ def normalise_file(
         if records or name == default_source
     ]
     for batch in batches:
-        batch.complete = complete and bool(batch.raw_records)
+        # The file is complete for its own source only, not for other sources some of its records name.
+        batch.complete = complete and batch.source == default_source and bool(batch.raw_records)
     return batches
 
 
@@ -410,10 +410,13 @@ SHARP_DROP_MIN = 10  # below this many records a halving is noise
 
 
 def _sharp_drop(con: Any, batch: SourceBatch) -> str | None:
-    if batch.status != "ok":
+    """Only a complete batch is compared, and only with the last complete, healthy one: a handed-over correction of
+    one record is not a drop, nor a baseline."""
+    if batch.status != "ok" or not batch.complete:
         return None
     previous = con.execute(
-        """SELECT raw_count FROM run_sources WHERE source = ? AND status = 'ok' AND raw_count > 0
+        """SELECT raw_count FROM run_sources
+           WHERE source = ? AND status = 'ok' AND complete IS NOT FALSE AND raw_count > 0
            ORDER BY run_id DESC LIMIT 1""",
         [batch.source],
     ).fetchall()

@@ -23,6 +23,11 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 10) -> list[dict[st
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
+def signed(value: int | None) -> str:
+    """A change as people read it: '+3', '-2', '+0'; blank for a source's first run."""
+    return "" if value is None else f"{value:+d}"
+
+
 def http_errors(crawl_stats: dict[str, Any]) -> int:
     """Responses with a 4xx/5xx status plus requests that failed outright (timeouts, resets, DNS)."""
     failed_status = ("downloader/response_status_count/4", "downloader/response_status_count/5")

@@ -8,6 +8,7 @@ nothing a directory publishes is lost before normalisation has looked at it. Onl
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -36,6 +37,12 @@ class RawSchedule(BaseModel):
 
 # A source name is shown in reports and exports: a plain identifier, never text that could carry markup.
 SOURCE_NAME_PATTERN = r"^[\w.\-]+$"
+SOURCE_NAME_MAX = 100
+
+
+def valid_source_name(name: str) -> bool:
+    """What `RawListing.source` accepts: letters, digits, `_`, `.` and `-`, at most SOURCE_NAME_MAX of them."""
+    return len(name) <= SOURCE_NAME_MAX and re.match(SOURCE_NAME_PATTERN, name) is not None
 
 
 def _split_codes(value: Any) -> Any:
@@ -56,7 +63,7 @@ class RawListing(BaseModel):
 
     source: str = Field(
         min_length=1,
-        max_length=100,
+        max_length=SOURCE_NAME_MAX,
         pattern=SOURCE_NAME_PATTERN,
         description="Registry name of the directory the record came from (letters, digits, `_`, `.`, `-`).",
     )

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import export as export_module
 from pipeline.ingest import normalise_batch, store_run
+from pipeline.normalise import listing_id
 from pipeline.warehouse import connect
 from tests.conftest import run_cli
 
@@ -74,17 +75,28 @@ def test_report_command_writes_one_page(warehouse: Path, tmp_path: Path) -> None
     result = run_cli("report", "--out", str(out), "--warehouse", str(warehouse))
     assert result.returncode == 0, result.stderr
     page = out.read_text()
-    assert page.startswith("<!DOCTYPE html>") or page.lstrip().lower().startswith("<!doctype html>")
+    assert page.lstrip().lower().startswith("<!doctype html>")
     assert 'data-chart="groups-by-format"' in page
     assert run_cli("report", "--out", str(tmp_path), "--warehouse", str(warehouse)).returncode == 2
 
 
-def test_review_lists_pairs_and_refuses_unknown_ids(warehouse: Path) -> None:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    known = con.execute("SELECT min(listing_id) FROM listings").fetchall()[0][0]
-    con.close()
+def test_review_lists_an_unsure_pair_records_a_decision_and_refuses_unknown_ids(tmp_path: Path) -> None:
+    warehouse = tmp_path / "review.duckdb"
+    venue = "415 Alder Street, Riverton, OR 97301"
+    store_run(warehouse, "ingest", [normalise_batch("riverside", [{"source_id": "r1", "name": "Anxiety Talk",
+                                                                   "address": venue, "schedule_text": "Mondays 6pm"}]),
+                                    normalise_batch("lakeshore", [{"source_id": "l1", "name": "Calm Minds Anxiety",
+                                                                   "address": venue}])])  # fmt: skip
+    left, right = sorted((listing_id("riverside", "r1"), listing_id("lakeshore", "l1")))
     shown = run_cli("review", "--warehouse", str(warehouse))
     assert shown.returncode == 0, shown.stderr
-    refused = run_cli("review", "--same", known, "Lnot-a-listing", "--warehouse", str(warehouse))
+    assert left in shown.stdout and right in shown.stdout and "Anxiety Talk" in shown.stdout
+    decided = run_cli("review", "--same", left, right, "--note", "same facilitator", "--warehouse", str(warehouse))
+    assert decided.returncode == 0, decided.stderr
+    con = duckdb.connect(str(warehouse), read_only=True)
+    groups = con.execute("SELECT count(DISTINCT group_id) FROM group_members").fetchall()[0][0]
+    con.close()
+    assert groups == 1
+    refused = run_cli("review", "--same", left, "Lnot-a-listing", "--warehouse", str(warehouse))
     assert refused.returncode == 2
     assert "no listing with id Lnot-a-listing" in refused.stderr and "Traceback" not in refused.stderr

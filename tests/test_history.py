@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline.ingest import normalise_batch, store_run
+from pipeline.ingest import known_raw_hashes, normalise_batch, store_run
 from pipeline.normalise import listing_id
 from pipeline.warehouse import MIGRATIONS, SourceBatch, connect, migrate, transaction
 from tests.conftest import PROJECT_ROOT, run_cli
@@ -26,8 +26,11 @@ def record(n: int, **extra: Any) -> dict[str, Any]:
             "schedule_text": "Tuesdays 6pm", **extra}  # fmt: skip
 
 
-def batch(records: list[dict[str, Any]], *, complete: bool = True, status: str = "ok") -> SourceBatch:
-    loaded = normalise_batch("riverside", records)
+def batch(
+    records: list[dict[str, Any]], *, complete: bool = True, status: str = "ok", seen_in: Path | None = None
+) -> SourceBatch:
+    """One source's batch; `seen_in` a warehouse: as a crawl run does, records it holds unchanged are only confirmed."""
+    loaded = normalise_batch("riverside", records, known=known_raw_hashes(seen_in) if seen_in else None)
     loaded.complete, loaded.status = complete, status
     return loaded
 
@@ -84,10 +87,14 @@ def test_a_record_still_listed_but_now_rejected_is_not_withdrawn(warehouse: Path
     assert statuses(warehouse) == {"s1": "active", "s2": "active"}
 
 
-def test_a_withdrawn_listing_seen_again_is_active_and_relisted(warehouse: Path) -> None:
+@pytest.mark.parametrize("confirmed_by_hash", [False, True])
+def test_a_withdrawn_listing_seen_again_is_active_and_relisted(warehouse: Path, confirmed_by_hash: bool) -> None:
+    seen_in = warehouse if confirmed_by_hash else None
     store_run(warehouse, "run", [batch([record(1), record(2)])])
-    store_run(warehouse, "run", [batch([record(1)])])
-    store_run(warehouse, "run", [batch([record(1), record(2)])])
+    store_run(warehouse, "run", [batch([record(1)], seen_in=seen_in)])
+    relisted = batch([record(1), record(2)], seen_in=seen_in)
+    assert len(relisted.unchanged) == (2 if confirmed_by_hash else 0)
+    store_run(warehouse, "run", [relisted])
     assert statuses(warehouse) == {"s1": "active", "s2": "active"}
     events = query(warehouse, "SELECT event FROM listing_events WHERE listing_id = '"
                    + listing_id("riverside", "s2") + "' ORDER BY happened_at")  # fmt: skip
@@ -116,6 +123,10 @@ def test_an_edit_is_a_changed_event_and_a_re_run_of_the_same_input_changes_nothi
     before = [query(warehouse, sql) for sql in state]
     store_run(warehouse, "run", [batch(records)])
     assert [query(warehouse, sql) for sql in state] == before
+    again = batch(records, seen_in=warehouse)  # the crawl path: nothing normalised again
+    assert len(again.unchanged) == len(records) and not again.listings
+    store_run(warehouse, "run", [again])
+    assert [query(warehouse, sql) for sql in state] == before
     assert query(warehouse, "SELECT count(*) FROM listing_events WHERE event <> 'new'") == [(0,)]
 
     store_run(warehouse, "run", [batch([record(1, schedule_text="Wednesdays 6pm"), *records[1:]])])
@@ -125,7 +136,7 @@ def test_an_edit_is_a_changed_event_and_a_re_run_of_the_same_input_changes_nothi
 KILLED_LOAD = """
 import sys, time
 from pathlib import Path
-from pipeline.ingest import normalise_batch, store_run
+from pipeline.ingest import known_raw_hashes, normalise_batch, store_run
 
 records = [{"source_id": f"k{n}", "name": f"New Group {n}", "phone": "503-555-0100"} for n in range(50)]
 

@@ -157,6 +157,22 @@ def test_one_zoom_room_reused_for_different_meetings_does_not_join_them(warehous
     assert same_group(warehouse, ("online_intergroup", "a"), ("calendar", "c"))
 
 
+def test_the_most_trusted_source_supplies_a_groups_fields(warehouse: Path) -> None:
+    trust = {"chapter": 5, "calendar": 0}
+    load(warehouse, "calendar", [{"source_id": "c1", "name": "Hearing Voices Group", "address": ST_MARK,
+                                  "schedule_text": "Fridays 3pm", "phone": "503-555-0111",
+                                  "website": "https://calendar.example.org/hv", "description": "Peer-led."}],
+         trust=trust)  # fmt: skip
+    load(warehouse, "chapter", [{"source_id": "h1", "name": "Hearing Voices Group", "address": ST_MARK_SHORT,
+                                 "schedule_text": "Fri 3:00 PM", "phone": "503-555-0112"}], trust=trust)  # fmt: skip
+    con = duckdb.connect(str(warehouse), read_only=True)
+    phone, website, provenance = con.execute("SELECT phone, website, provenance FROM groups").fetchall()[0]
+    con.close()
+    assert phone == "+15035550112"  # the trusted chapter's, although the calendar's listing is more complete
+    assert website == "https://calendar.example.org/hv"  # only the calendar has one
+    assert '"phone": "' + lid("chapter", "h1") in provenance.replace('":"', '": "')
+
+
 def test_members_carry_a_match_probability_and_the_comparisons_that_agreed(warehouse: Path) -> None:
     test_one_group_listed_by_two_directories_with_an_acronym_and_a_venue_suffix(warehouse)
     con = duckdb.connect(str(warehouse), read_only=True)

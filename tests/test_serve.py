@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import duckdb
 import pytest
 
 from flows.local_server import serve_directory
+from flows.serve import _healthy
 from tests.conftest import PROJECT_ROOT, run_cli
 
 DEMO = PROJECT_ROOT / "data" / "demo"
@@ -47,14 +47,6 @@ def finished_runs(warehouse: Path) -> int:
         con.close()
 
 
-def answers(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def test_serve_runs_on_schedule_and_stops_its_prefect_server(demo_registry: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
@@ -80,7 +72,7 @@ def test_serve_runs_on_schedule_and_stops_its_prefect_server(demo_registry: Path
     assert api, output
     assert "stopped serving" in output
     assert serve.returncode == 0, output
-    assert not answers(api.group(1)), "the Prefect server started by serve is still running"
+    assert not _healthy(api.group(1)), "the Prefect server started by serve is still running"
 
     status = run_cli("status", "--warehouse", str(warehouse))
     assert status.returncode == 0, status.stderr
