@@ -90,7 +90,7 @@ def name_tokens(name: str, acronyms: Iterable[str]) -> frozenset[str]:
 _STREET_NUMBER = re.compile(r"^\s*(\d+[a-z]?)\s+(.*)$", re.IGNORECASE)
 
 
-_STREET_TYPES = frozenset(
+STREET_TYPES = frozenset(
     "st street ave avenue rd road dr drive blvd boulevard ln lane ct court pl place way pkwy parkway hwy highway "
     "ter terrace cir circle sq square".split()
 )
@@ -108,7 +108,7 @@ def street_key(street: str | None, address: str | None, postal_code: str | None)
     match = _STREET_NUMBER.match(line)
     if not match:
         return None
-    words = [word for word in fold(match.group(2)).split() if word not in _STREET_TYPES]
+    words = [word for word in fold(match.group(2)).split() if word not in STREET_TYPES]
     zip5 = (postal_code or "")[:5] or _zip_in(address)
     if not words or not zip5:
         return None
@@ -302,7 +302,7 @@ def assign_group_ids(
             old = previous.get(listing)
             if old:
                 counts[old] += 1
-                rank = seniority.get(listing, 0)
+                rank = seniority.get(listing, len(seniority))  # unknown: the newest
                 eldest[old] = min(eldest.get(old, rank), rank)
         for old, count in counts.items():
             votes.append((-count, eldest[old], old, position))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -86,6 +87,8 @@ def export(
     if fmt == "parquet" and _count(con) >= PARTITION_MIN:
         # A dataset: country and region become directories (groups/country=US/region=OR/data_0.parquet).
         groups_path = out_dir / "groups"
+        # The dataset is replaced whole: a region whose last group was withdrawn must not stay published.
+        shutil.rmtree(groups_path, ignore_errors=True)
         options = "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (country, region), OVERWRITE_OR_IGNORE true)"
     try:
         con.execute(f"COPY (SELECT {select} FROM {published} ORDER BY group_id) TO '{_quoted(groups_path)}' {options}")
@@ -100,7 +103,8 @@ def export(
     return [groups_path, schedules_path, attribution]
 
 
-# Groups every public export leaves out: no healthy crawl of any directory lists them any more.
+# Groups no export publishes: no healthy crawl of any directory lists them any more. (Meeting Guide and iCalendar
+# also leave out inactive groups, having no way to say "stopped meeting"; see export_shared.EXCLUDED_STATUSES.)
 PUBLISHED = "status IS DISTINCT FROM 'withdrawn'"
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipeline.dedupe import BOILERPLATE, KNOWN_ACRONYMS, Membership, assign_group_ids, initials
+from pipeline.dedupe import BOILERPLATE, KNOWN_ACRONYMS, STREET_TYPES, Membership, assign_group_ids, initials
 
 # Pairs at or above this probability are links; clustering may still refuse one that contradicts its cluster.
 MATCH_PROBABILITY = 0.9
@@ -43,8 +43,8 @@ REVIEW_LOW = 0.2
 PRIOR = 1e-4
 # A blocking value shared by more listings than this is a common value (a hotline, a chain's address): not a block.
 MAX_BLOCK = 300
-# Coordinate grid cell in degrees (~440 m of latitude). Four grids offset by half a cell guarantee that any two
-# points closer than a quarter cell (~110 m) share a cell in at least one of them; most within 150 m do.
+# Coordinate grid cell in degrees (~440 m of latitude, less of longitude away from the equator). Four grids offset
+# by half a cell put any two points less than half a cell apart on each axis in one cell of at least one grid.
 CELL = 0.004
 SAME_PLACE_KM = 0.15
 
@@ -290,7 +290,11 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
         f"""
         CREATE OR REPLACE TABLE link_input AS
         WITH named AS (SELECT *, nullif(array_to_string(name_tokens, ' '), '') AS name_core,
-                              nullif(split_part(address_key, '|', 1), '') AS street_key,
+                              -- Street words without their type ("415 n alder"), whichever way the key was made,
+                              -- so a standardised address meets one the parser could not read.
+                              nullif(array_to_string(list_filter(string_split(lower(split_part(address_key, '|', 1)),
+                                  ' '), lambda x: x <> '' AND NOT list_contains($street_types, x)), ' '), '')
+                                  AS street_key,
                               latitude IS NOT NULL AS precise FROM link_base),
              -- A number given at more than two places is a shared line (a chapter office, a national helpline).
              phones AS (SELECT phone, count(DISTINCT coalesce(zip5, town, online_key, listing_id))
@@ -306,7 +310,7 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
         SELECT named.*, coalesce(phones.phone_groups, 0) AS phone_groups,
                CASE WHEN street_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM common_streets c
                          WHERE c.street_key = named.street_key AND c.town IS NOT DISTINCT FROM named.town)
-                    THEN concat(street_key, '|', town) END AS street_block,
+                    THEN street_key || '|' || town END AS street_block,
                CASE WHEN address_key NOT IN (SELECT address_key FROM common_addresses) THEN address_key END
                    AS address_block,
                CASE WHEN online_key NOT IN (SELECT online_key FROM common_links) THEN online_key END AS online_block,
@@ -328,12 +332,6 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
                    GROUP BY {cell} HAVING count(*) > {MAX_BLOCK})"""
         )
     con.execute("ALTER TABLE link_input DROP COLUMN precise")
-
-
-STREET_TYPES = frozenset(
-    "st street ave avenue rd road dr drive blvd boulevard ln lane ct court pl place way pkwy parkway hwy highway "
-    "ter terrace cir circle sq square".split()
-)
 
 
 @dataclass
@@ -361,7 +359,7 @@ def _term_frequencies(con: duckdb.DuckDBPyConnection, linker: Any, db_api: Any) 
     """How common a name or phone is among DIFFERENT groups, for Splink's term-frequency adjustment.
 
     Splink's default counts rows, so a group listed by four directories would make its own name look common. A
-    name's frequency here is the share of distinct places (address, join link or town) it appears at; a phone's
+    name's frequency here is the share of distinct places (address, join link, ZIP or town) it appears at; a phone's
     is the share of distinct names that give it.
     """
     name_tf = con.execute(

@@ -17,7 +17,7 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INVISIBLE = r"\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
 _INVISIBLE_EDGES = re.compile(rf"^[{_INVISIBLE}]+|[{_INVISIBLE}]+$")
-_NEEDS_WORK = re.compile(r"[<&\n\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]|  ")
+_NEEDS_WORK = re.compile(r"[<&\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]|  ")
 
 
 def plain_text(value: str | None) -> str | None:

@@ -520,7 +520,7 @@ def _confirm_unchanged(con: duckdb.DuckDBPyConnection, run_id: str, now: datetim
     con.execute(
         """INSERT INTO listing_events
            SELECT $run, listing_id, source, 'relisted', $now FROM listings
-           WHERE status = 'withdrawn' AND listing_id IN (SELECT listing_id FROM still_same)""",
+           WHERE status IN ('withdrawn', 'stale') AND listing_id IN (SELECT listing_id FROM still_same)""",
         {"run": run_id, "now": now},
     )
     con.execute(
@@ -579,11 +579,12 @@ def _upsert_listings(
     con.execute(
         """INSERT INTO listing_events
            SELECT $run, s.listing_id, s.source,
-                  CASE WHEN t.listing_id IS NULL THEN 'new' WHEN t.status = 'withdrawn' THEN 'relisted'
+                  CASE WHEN t.listing_id IS NULL THEN 'new' WHEN t.status IN ('withdrawn', 'stale') THEN 'relisted'
                        ELSE 'changed' END,
                   $now
            FROM staged_listings s LEFT JOIN listings t USING (listing_id)
-           WHERE t.listing_id IS NULL OR t.status = 'withdrawn' OR t.content_hash IS DISTINCT FROM s.content_hash""",
+           WHERE t.listing_id IS NULL OR t.status IN ('withdrawn', 'stale')
+              OR t.content_hash IS DISTINCT FROM s.content_hash""",
         {"run": run_id, "now": now},
     )
     columns = [*LISTING_COLUMNS, "raw_hash"]

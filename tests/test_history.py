@@ -224,3 +224,17 @@ def test_a_record_delivered_in_two_batches_of_one_run_is_rejected_not_lost(wareh
     assert report["totals"]["raw"] == report["totals"]["listings"] + report["totals"]["rejects"] == 2
     assert query(warehouse, "SELECT count(*) FROM listings") == [(1,)]
     assert query(warehouse, "SELECT reasons[1] LIKE 'source_id/duplicate:%' FROM rejects") == [(True,)]
+
+
+@pytest.mark.parametrize("confirmed_by_hash", [False, True])
+def test_a_stale_listing_seen_again_makes_its_group_active(warehouse: Path, confirmed_by_hash: bool) -> None:
+    store_run(warehouse, "run", [batch([record(1), record(2)])])
+    con = connect(warehouse)
+    con.execute("UPDATE listings SET last_seen_at = last_seen_at - INTERVAL 100 DAY WHERE source_id = 's2'")
+    con.close()
+    store_run(warehouse, "ingest", [batch([record(1)], complete=False)])
+    assert query(warehouse, "SELECT g.status FROM groups g JOIN listings l USING (group_id) WHERE l.source_id = 's2'")[
+        0
+    ] == ("stale",)
+    store_run(warehouse, "run", [batch([record(1), record(2)], seen_in=warehouse if confirmed_by_hash else None)])
+    assert query(warehouse, "SELECT DISTINCT status FROM groups") == [("active",)]
