@@ -223,7 +223,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         reports.append(ingest_flow(handover, handover.stem, args.warehouse, True, trust=trust))
     con = connect(args.warehouse)
     try:
-        exports = [path for fmt in ("csv", "parquet") for path in export(con, args.exports, fmt)]
+        # Both formats write the one attribution file: listed once.
+        exports = list(dict.fromkeys(path for fmt in ("csv", "parquet") for path in export(con, args.exports, fmt)))
     finally:
         con.close()
     for report in reports:
