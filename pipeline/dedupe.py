@@ -21,7 +21,7 @@ import hashlib
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -287,12 +287,15 @@ def _assign_group_ids(
 
 
 def assign_group_ids(
-    clusters: Sequence[Sequence[str]], previous: Mapping[str, str], seniority: Mapping[str, int]
+    clusters: Sequence[Sequence[str]],
+    previous: Mapping[str, str],
+    seniority: Mapping[str, int],
+    reserved: Collection[str] = (),
 ) -> list[str]:
     """Reuse the id most members held before; a split keeps it for the larger part; new clusters get a hash.
 
     On a tie the id held by the longest-known listing (lowest seniority) wins, so editing a listing never renames
-    its group.
+    its group. `reserved`: ids held by groups not among these clusters (an incremental link), never handed out.
     """
     votes = []
     for position, members in enumerate(clusters):
@@ -307,7 +310,7 @@ def assign_group_ids(
         for old, count in counts.items():
             votes.append((-count, eldest[old], old, position))
     chosen: dict[int, str] = {}
-    taken: set[str] = set()
+    taken: set[str] = set(reserved)
     for _, _, old, position in sorted(votes):
         if position not in chosen and old not in taken:
             chosen[position] = old

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.dedupe import Membership
-from pipeline.linkage import LINK_COLUMNS, Decision, LinkResult, link_tables
+from pipeline.linkage import LINK_COLUMNS, LINK_MODEL_VERSION, Decision, LinkResult, link_tables
 from schemas.listing import Schedule
 from schemas.vocab import WEEKDAY_CODES, Freq
 
@@ -47,19 +47,55 @@ def _present(value: Any) -> bool:
     return not (isinstance(value, str) and (not value.strip() or value == "unknown"))
 
 
+# Above this share of listings new or changed in a run, every pair is scored again: it costs little more than
+# re-scoring theirs, and refreshes the scores of unchanged pairs (which shared-value limits and term frequencies,
+# counted over all listings, move slowly).
+INCREMENTAL_MAX_SHARE = 0.2
+
+
+def _trust_json(trust: Mapping[str, int] | None) -> str:
+    return json.dumps(dict(sorted((trust or {}).items())))
+
+
+def links_outdated(con: duckdb.DuckDBPyConnection, trust: Mapping[str, int] | None = None) -> bool:
+    """The stored links and golden records were made by another linkage model or with other source trust (or
+    never): the groups must be rebuilt even if no listing changed."""
+    state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
+    return state is None or state[0] != LINK_MODEL_VERSION or not _same_trust(state, trust)
+
+
+def _same_trust(state: tuple[Any, ...] | None, trust: Mapping[str, int] | None) -> bool:
+    return state is not None and json.loads(state[1] or "{}") == dict(trust or {})
+
+
 def refresh_groups(
-    con: duckdb.DuckDBPyConnection, run_id: str | None = None, *, trust: Mapping[str, int] | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str | None = None,
+    *,
+    trust: Mapping[str, int] | None = None,
+    relink: bool = False,
 ) -> set[str]:
-    """Re-link every listing and bring `groups`, `group_members`, `review_queue` and `listings.group_id` up to date.
+    """Link the listings and bring `groups`, `group_members`, `review_queue` and `listings.group_id` up to date.
+
+    Incremental where it can be: when the stored links (`link_edges`) were made by this linkage model, only pairs
+    involving a listing new or changed in this run (`run_id`'s events) are scored again; the clustering always runs
+    over every link. `relink`, a changed model, no stored links, or many changed listings score every pair.
 
     Group ids are kept from the last run where members agree (`assign_group_ids`); where groups merged or split,
     `group_id_changes` records which old id became which, for publishers to redirect. Review decisions
     (`review_decisions`) are always obeyed. Golden records are rebuilt only for groups whose members changed or
-    whose listings changed in this run (`run_id`'s events); the others stand. The caller owns the transaction.
-    Returns the ids of new groups.
+    whose listings changed in this run; the others stand (all are rebuilt when source trust changed). The caller
+    owns the transaction. Returns the ids of new groups.
     """
-    previous = dict(con.execute("SELECT listing_id, group_id FROM group_members").fetchall())
+    stored_members = {
+        listing: (group_id, score, evidence)
+        for listing, group_id, score, evidence in con.execute(
+            "SELECT listing_id, group_id, score, evidence FROM group_members"
+        ).fetchall()
+    }
+    previous = {listing: row[0] for listing, row in stored_members.items()}
     old_group_ids = set(previous.values())
+    state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
     # Older listings keep group ids on ties: rank by first seen, then id.
     ordered = con.execute("SELECT listing_id FROM listings ORDER BY first_seen_at, listing_id").fetchall()
     seniority = {listing: rank for rank, (listing,) in enumerate(ordered)}
@@ -69,8 +105,27 @@ def refresh_groups(
             "SELECT listing_id_l, listing_id_r, same FROM review_decisions ORDER BY decided_at"
         ).fetchall()
     ]
-    result = link_listings(con, previous, decisions, seniority)
+    rescored: set[str] | None = None
+    if not relink and run_id is not None and state is not None and state[0] == LINK_MODEL_VERSION:
+        rescored = {
+            row[0]
+            for row in con.execute(
+                "SELECT DISTINCT listing_id FROM listing_events WHERE run_id = ? AND event IN ('new', 'changed', "
+                "'relisted')",
+                [run_id],
+            ).fetchall()
+        }
+        if len(rescored) > INCREMENTAL_MAX_SHARE * len(seniority):
+            rescored = None
+    result = link_listings(con, previous, decisions, seniority, rescored)
     memberships = result.memberships
+    if result.scope is not None:
+        # An incremental link clustered only the listings a change could reach; every other group stands.
+        memberships = memberships + [
+            Membership(group_id, listing, score, evidence)
+            for listing, (group_id, score, evidence) in stored_members.items()
+            if listing not in result.scope
+        ]
 
     members_now: dict[str, set[str]] = defaultdict(set)
     for membership in memberships:
@@ -81,8 +136,8 @@ def refresh_groups(
     stored = {row[0] for row in con.execute("SELECT group_id FROM groups").fetchall()}
     edited = (
         {row[0] for row in con.execute("SELECT listing_id FROM listing_events WHERE run_id = ?", [run_id]).fetchall()}
-        if run_id is not None
-        else set(seniority)
+        if run_id is not None and _same_trust(state, trust)
+        else set(seniority)  # every golden record is rebuilt: survivorship ranks sources by their trust
     )
     affected = {
         group_id
@@ -92,28 +147,46 @@ def refresh_groups(
     groups = _golden_records_for(con, [m for m in memberships if m.group_id in affected], trust or {})
 
     record_id_changes(con, run_id, previous, memberships)
-    con.execute("DELETE FROM review_queue")
+    if result.scope is None:
+        con.execute("DELETE FROM review_queue")
+    else:
+        con.register("relinked", pd.DataFrame({"listing_id": sorted(result.scope)}, dtype="string"))
+        con.execute(
+            """DELETE FROM review_queue WHERE listing_id_l IN (SELECT listing_id FROM relinked)
+                                           OR listing_id_r IN (SELECT listing_id FROM relinked)"""
+        )
+        con.unregister("relinked")
     if len(result.review_pairs):
         con.register("staged_review", result.review_pairs)
         con.execute("INSERT INTO review_queue BY NAME SELECT * FROM staged_review")
         con.unregister("staged_review")
 
+    _store_links(con, result, rescored, run_id, trust)
+    # Only the memberships that moved or whose evidence changed are rewritten: a re-run changes few.
+    moved = [m for m in memberships if stored_members.get(m.listing_id) != (m.group_id, m.score, m.evidence)]
     member_frame = pd.DataFrame(
         {
-            "group_id": [m.group_id for m in memberships],
-            "listing_id": [m.listing_id for m in memberships],
-            "score": [m.score for m in memberships],
-            "evidence": [m.evidence for m in memberships],
+            "group_id": pd.array([m.group_id for m in moved], dtype="string"),
+            "listing_id": pd.array([m.listing_id for m in moved], dtype="string"),
+            "score": pd.array([m.score for m in moved], dtype="float64"),
+            "evidence": pd.array([m.evidence for m in moved], dtype="string"),
         }
     )
-    con.execute("DELETE FROM group_members")
+    current = {m.listing_id for m in memberships}
+    con.register("gone_members", pd.DataFrame({"listing_id": [x for x in stored_members if x not in current]},
+                                              dtype="string"))  # fmt: skip
     con.register("staged_members", member_frame)
+    con.execute(
+        """DELETE FROM group_members WHERE listing_id IN (SELECT listing_id FROM staged_members)
+                                       OR listing_id IN (SELECT listing_id FROM gone_members)"""
+    )
     con.execute("INSERT INTO group_members SELECT * FROM staged_members")
     con.execute(
         """UPDATE listings SET group_id = m.group_id FROM staged_members m
            WHERE listings.listing_id = m.listing_id AND listings.group_id IS DISTINCT FROM m.group_id"""
     )
     con.unregister("staged_members")
+    con.unregister("gone_members")
     con.register("current_groups", pd.DataFrame({"group_id": sorted(members_now)}, dtype="string"))
     con.register("rebuilt_groups", pd.DataFrame({"group_id": sorted(affected)}, dtype="string"))
     con.execute(
@@ -136,6 +209,40 @@ def refresh_groups(
         con.unregister("staged_groups")
     confirm_groups(con)
     return set(members_now) - old_group_ids
+
+
+def _store_links(
+    con: duckdb.DuckDBPyConnection,
+    result: LinkResult,
+    rescored: set[str] | None,
+    run_id: str | None,
+    trust: Mapping[str, int] | None,
+) -> None:
+    """Keep this link's scored pairs for the next run: all of them after a full link, else only the re-scored."""
+    edges = result.edges
+    if rescored is None:
+        con.execute("DELETE FROM link_edges")
+    else:
+        con.register("rescored_listings", pd.DataFrame({"listing_id": sorted(rescored)}, dtype="string"))
+        con.execute(
+            """DELETE FROM link_edges WHERE listing_id_l IN (SELECT listing_id FROM rescored_listings)
+                                          OR listing_id_r IN (SELECT listing_id FROM rescored_listings)"""
+        )
+        con.unregister("rescored_listings")
+        edges = edges[edges["listing_id_l"].isin(rescored) | edges["listing_id_r"].isin(rescored)]
+    if len(edges):
+        con.register("staged_edges", edges)
+        con.execute(
+            """INSERT INTO link_edges SELECT listing_id_l, listing_id_r, match_probability, evidence
+               FROM staged_edges"""
+        )
+        con.unregister("staged_edges")
+    con.execute("DELETE FROM link_state")
+    con.execute(
+        "INSERT INTO link_state VALUES (?, ?, now(), ?, ?, ?)",
+        [LINK_MODEL_VERSION, _trust_json(trust), run_id, "full" if rescored is None else "incremental",
+         None if rescored is None else len(rescored)],
+    )  # fmt: skip
 
 
 def confirm_groups(con: duckdb.DuckDBPyConnection) -> None:
@@ -179,13 +286,16 @@ def link_listings(
     previous: Mapping[str, str],
     decisions: list[Decision],
     seniority: Mapping[str, int],
+    rescored: set[str] | None = None,
 ) -> LinkResult:
-    """Link the warehouse's listings (read as Arrow tables: no per-row Python)."""
+    """Link the warehouse's listings (read as Arrow tables: no per-row Python); with `rescored`, incrementally
+    from the stored `link_edges`."""
     listings = con.sql(f"SELECT {', '.join(LINK_COLUMNS)} FROM listings").to_arrow_table()
     schedules = con.sql(
         "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
     ).to_arrow_table()
-    return link_tables(listings, schedules, previous, decisions, seniority)
+    kept = None if rescored is None else con.sql("SELECT * FROM link_edges").to_arrow_table()
+    return link_tables(listings, schedules, previous, decisions, seniority, changed=rescored, kept_edges=kept)
 
 
 def record_id_changes(

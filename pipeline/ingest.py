@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.groups import confirm_groups, refresh_groups
+from pipeline import json_text
+from pipeline.groups import confirm_groups, links_outdated, refresh_groups
 from pipeline.normalise import Reject, normalise, readable
 from pipeline.runs import http_errors
 from pipeline.warehouse import (
@@ -91,14 +92,15 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any] | UnreadableLine]:
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = json_text.loads(line)
                 except ValueError:
                     yield UnreadableLine(number, line.rstrip("\n"))
                     continue
                 if not isinstance(record, dict):
                     yield UnreadableLine(number, line.rstrip("\n"))
                     continue
-                yield _without_lone_surrogates(record) if _SURROGATE_ESCAPE.search(line) else record
+                lone = "\\u" in line and _SURROGATE_ESCAPE.search(line)
+                yield _without_lone_surrogates(record) if lone else record
         except UnicodeDecodeError as error:
             raise InputError(f"{path} is not UTF-8 text (byte {error.start}): is it a JSON lines file?") from error
 
@@ -115,7 +117,7 @@ _NORMALISER_VERSION = hashlib.sha256(
 def raw_hash(record: dict[str, Any]) -> str:
     """What a raw record says (not when it was fetched), with the normaliser's version."""
     content = {key: value for key, value in record.items() if key != "fetched_at"}
-    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    text = json_text.dumps(content, sort_keys=True)
     return hashlib.sha256(f"{_NORMALISER_VERSION}\n{text}".encode()).hexdigest()[:32]
 
 
@@ -139,10 +141,12 @@ def normalise_batch(
     unchanged: list[str] = []
     hashes: dict[str, str] = {}
     seen: set[str] = set()
+    raw_ids: list[str | None] = []
     for record in records:
         if isinstance(record, UnreadableLine):
             payload = record.payload()
             raw_records.append(payload)
+            raw_ids.append(None)
             rejects.append(Reject(source, None, [f"line {record.number}/invalid: not a JSON object"], payload))
             continue
         if override_source or not record.get("source"):
@@ -150,13 +154,14 @@ def normalise_batch(
         raw_records.append(record)
         try:
             digest = raw_hash(record)
-            json.dumps(record.get("fetched_at"), default=str, ensure_ascii=False).encode()  # stored, not hashed
+            json_text.dumps(record.get("fetched_at"))  # stored, not hashed
         except (ValueError, UnicodeError):
             # A huge integer or a lone surrogate: kept in readable form, or the load could not store it.
             record = readable(record)
             raw_records[-1] = record
             digest = raw_hash(record)
         identity = record_listing_id(record)
+        raw_ids.append(identity)
         if known and identity and identity not in seen and known.get(identity) == digest:
             seen.add(identity)
             unchanged.append(identity)
@@ -173,7 +178,7 @@ def normalise_batch(
             hashes[outcome.listing_id] = digest
     return SourceBatch(
         source=source, raw_records=raw_records, listings=listings, rejects=rejects, unchanged=unchanged,
-        raw_hashes=hashes,
+        raw_hashes=hashes, raw_listing_ids=raw_ids,
     )  # fmt: skip
 
 
@@ -264,10 +269,12 @@ def store_run(
             if before_link is not None:
                 before_link(con)  # e.g. a review decision, stored in the same transaction as the re-link
             changed = con.execute("SELECT count(*) FROM listing_events WHERE run_id = ?", [run_id]).fetchall()[0][0]
-            if changed or before_link is not None or _never_linked(con):
-                new_group_ids = refresh_groups(con, run_id, trust=trust)
+            if changed or before_link is not None or _never_linked(con) or links_outdated(con, trust):
+                # A review decision re-links every pair: it may join or part listings no edit touched.
+                new_group_ids = refresh_groups(con, run_id, trust=trust, relink=before_link is not None)
             else:
-                # Nothing new, changed, withdrawn or relisted: the groups stand; only their confirmation moves on.
+                # Nothing new, changed, withdrawn or relisted, and the same linkage model and source trust: the
+                # groups stand; only their confirmation moves on.
                 new_group_ids = set()
                 confirm_groups(con)
             new_by_source = _new_groups_by_source(con, new_group_ids)

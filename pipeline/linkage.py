@@ -22,11 +22,13 @@ must share a slot, and a person's review decisions always win.
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -47,6 +49,12 @@ MAX_BLOCK = 300
 # by half a cell put any two points less than half a cell apart on each axis in one cell of at least one grid.
 CELL = 0.004
 SAME_PLACE_KM = 0.15
+
+# The linkage's own code, hashed: links stored by one run are reused by the next (which re-scores only the pairs
+# of listings that changed) only while the model that scored them is the same.
+LINK_MODEL_VERSION = hashlib.sha256(
+    b"".join((Path(__file__).parent / name).read_bytes() for name in ("linkage.py", "dedupe.py"))
+).hexdigest()[:12]
 
 # Splink logs each stage's timing at INFO; a run's report says what matters.
 logging.getLogger("splink").setLevel(logging.WARNING)
@@ -166,30 +174,39 @@ def evidence_sql() -> str:
     return " || ';' || ".join(parts)
 
 
-BLOCKING_RULES = [
-    "l.address_block = r.address_block",
-    "l.street_block = r.street_block",
-    "l.online_block = r.online_block",
+# Candidate pairs: listings equal on every key of one rule (and meeting its condition, if any).
+_SHARE_A_NAME_WORD = "len(list_intersect(l.name_tokens, r.name_tokens)) > 0"
+BLOCKING: list[tuple[tuple[str, ...], str | None]] = [
+    (("address_block",), None),
+    (("street_block",), None),
+    (("online_block",), None),
     # Nearby with no name word in common is never enough to link, so such pairs are not compared at all.
-    "l.cell_0 = r.cell_0 AND len(list_intersect(l.name_tokens, r.name_tokens)) > 0",
-    "l.cell_1 = r.cell_1 AND len(list_intersect(l.name_tokens, r.name_tokens)) > 0",
-    "l.cell_2 = r.cell_2 AND len(list_intersect(l.name_tokens, r.name_tokens)) > 0",
-    "l.cell_3 = r.cell_3 AND len(list_intersect(l.name_tokens, r.name_tokens)) > 0",
-    "l.phone_block = r.phone_block",
-    "l.zip5 = r.zip5 AND l.name_core = r.name_core",
-    "l.town = r.town AND l.name_core = r.name_core",
+    (("cell_0",), _SHARE_A_NAME_WORD),
+    (("cell_1",), _SHARE_A_NAME_WORD),
+    (("cell_2",), _SHARE_A_NAME_WORD),
+    (("cell_3",), _SHARE_A_NAME_WORD),
+    (("phone_block",), None),
+    (("zip5", "name_core"), None),
+    (("town", "name_core"), None),
+]
+BLOCKING_RULES = [
+    " AND ".join([f"l.{key} = r.{key}" for key in keys] + ([condition] if condition else []))
+    for keys, condition in BLOCKING
 ]
 
 
-def settings(prior: float = PRIOR) -> Any:
+def settings(prior: float = PRIOR, *, changed_only: bool = False) -> Any:
+    """Splink's settings. `changed_only`: candidate pairs are only those with a listing marked `dirty` (an
+    incremental link, which keeps the stored scores of every other pair)."""
     from splink import SettingsCreator
 
+    rules = [f"({rule}) AND (l.dirty OR r.dirty)" for rule in BLOCKING_RULES] if changed_only else BLOCKING_RULES
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="listing_id",
         probability_two_random_records_match=prior,
         comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        blocking_rules_to_generate_predictions=rules,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,
     )
@@ -334,11 +351,19 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
     con.execute("ALTER TABLE link_input DROP COLUMN precise")
 
 
+EDGE_COLUMNS = ["listing_id_l", "listing_id_r", "match_probability", "evidence"]
+
+
 @dataclass
 class LinkResult:
     memberships: list[Membership]
     review_pairs: pd.DataFrame  # listing_id_l, listing_id_r, match_probability, evidence: the uncertain band
     timings: dict[str, float] = field(default_factory=dict)
+    # Every scored pair at p >= REVIEW_LOW (EDGE_COLUMNS), new and kept: what a later incremental link starts from.
+    edges: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EDGE_COLUMNS))
+    # The listings clustered again (None: all). An incremental link leaves the groups of all others as they were;
+    # `memberships` and `review_pairs` then cover these listings only.
+    scope: set[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -385,11 +410,15 @@ def link(
     seniority: Mapping[str, int] | None = None,
     *,
     train: bool = False,
+    kept_edges: Any = None,
 ) -> LinkResult:
     """Score, cluster and name groups for the listings in `link_input` (see `build_link_input`) on `con`.
 
     `con` is a scratch DuckDB connection of our own, never the warehouse's (Splink creates work tables).
     `previous` (listing_id → group_id) keeps ids stable; `seniority` (lower = known longer) breaks id ties.
+    `kept_edges` (EDGE_COLUMNS, an earlier link's `edges`): an incremental link. Only pairs with a listing marked
+    `dirty` in link_input are scored; the kept scores of pairs of two unchanged listings are reused; clustering
+    then runs over them all, as a full link would.
     """
     import time
 
@@ -401,10 +430,25 @@ def link(
     con.execute("SET lambda_syntax='ENABLE_SINGLE_ARROW'")
     count = con.execute("SELECT count(*) FROM link_input").fetchall()[0][0]
     decisions = list(decisions)
-    edges = pd.DataFrame(columns=["listing_id_l", "listing_id_r", "match_probability", "evidence"])
+    edges = pd.DataFrame(columns=EDGE_COLUMNS)
+    incremental = kept_edges is not None
+    changed_pairs = "AND (l.dirty OR r.dirty)" if incremental else ""
+    if incremental:
+        con.register("kept_edges_src", kept_edges)
+        kept = """
+                UNION ALL
+                SELECT k.listing_id_l, k.listing_id_r, k.match_probability, k.evidence FROM kept_edges_src k
+                JOIN link_input l ON l.listing_id = k.listing_id_l AND NOT l.dirty
+                JOIN link_input r ON r.listing_id = k.listing_id_r AND NOT r.dirty"""
+    else:
+        kept = ""
     if count >= 2:
         db_api = DuckDBAPI(connection=con)
-        linker = Linker(db_api.register("link_input"), settings())
+        if incremental:
+            _changed_neighbourhood(con)
+        linker = Linker(
+            db_api.register("link_scope" if incremental else "link_input"), settings(changed_only=incremental)
+        )
         _term_frequencies(con, linker, db_api)
         if train and count >= TRAIN_MIN:
             _train(linker)
@@ -427,19 +471,66 @@ def link(
                     WHERE NOT l.named_by_venue AND NOT r.named_by_venue
                       -- and nothing says otherwise: the same start time (or none given), the same phone (or none)
                       AND (len(l.times) = 0 OR len(r.times) = 0 OR len(list_intersect(l.times, r.times)) > 0)
-                      AND (l.phone IS NULL OR r.phone IS NULL OR l.phone = r.phone))
+                      AND (l.phone IS NULL OR r.phone IS NULL OR l.phone = r.phone) {changed_pairs})
                 SELECT * FROM rows_of_one_group
                 UNION ALL
                 SELECT * FROM scored WHERE (listing_id_l, listing_id_r) NOT IN
-                    (SELECT (listing_id_l, listing_id_r) FROM rows_of_one_group)
+                    (SELECT (listing_id_l, listing_id_r) FROM rows_of_one_group){kept}
                 ORDER BY match_probability DESC, listing_id_l, listing_id_r"""
         ).df()
         timings["predict"] = time.perf_counter() - started - timings["train"]
     mark = time.perf_counter()
-    meta = _cluster_meta(con, edges, decisions)
-    memberships, review = cluster_links(edges, meta, decisions, previous or {}, seniority or {}, count, con)
+    scope = None
+    if incremental:
+        con.unregister("kept_edges_src")
+        changed = [row[0] for row in con.execute("SELECT listing_id FROM link_input WHERE dirty").fetchall()]
+        scope = affected_listings(edges, previous or {}, decisions, changed)
+    meta = _cluster_meta(con, edges, decisions, scope)
+    memberships, review = cluster_links(
+        edges, meta, decisions, previous or {}, seniority or {}, count, con, scope=scope
+    )
     timings["cluster"] = time.perf_counter() - mark
-    return LinkResult(memberships, review, timings)
+    return LinkResult(memberships, review, timings, edges, scope)
+
+
+def _changed_neighbourhood(con: duckdb.DuckDBPyConnection) -> None:
+    """`link_scope`: the changed (`dirty`) listings and every listing sharing a blocking key with one, the only rows
+    an incremental link's candidate pairs can come from. Splink then works on hundreds of rows, not all."""
+    shares = []
+    for keys, _ in BLOCKING:
+        key = " || chr(31) || ".join(keys)  # NULL when any part is: such a row is in no block of this rule
+        shares.append(f"{key} IN (SELECT {key} FROM link_input WHERE dirty)")
+    con.execute(f"CREATE OR REPLACE TABLE link_scope AS SELECT * FROM link_input WHERE dirty OR {' OR '.join(shares)}")
+
+
+def affected_listings(
+    edges: pd.DataFrame, previous: Mapping[str, str], decisions: Sequence[Decision], changed: Iterable[str]
+) -> set[str]:
+    """The listings whose groups a change can reach: the changed ones, closed under links strong enough to join
+    (`MATCH_PROBABILITY`), a reviewer's "same", and membership of one previous group.
+
+    Clustering joins only along such links, so each closed set clusters exactly as it would among all listings:
+    clustering just these gives a full run's groups for them, and every other group stands.
+    """
+    strong = edges[edges["match_probability"] >= MATCH_PROBABILITY]
+    left, right = strong["listing_id_l"], strong["listing_id_r"]
+    members: dict[str, list[str]] = defaultdict(list)
+    for listing, group_id in previous.items():
+        members[group_id].append(listing)
+    same = [(d.listing_id_l, d.listing_id_r) for d in decisions if d.same]
+    scope = set(changed)
+    while True:
+        grown = set(scope)
+        for listing in scope:
+            if listing in previous:
+                grown.update(members[previous[listing]])
+        touching = left.isin(scope) | right.isin(scope)
+        grown.update(left[touching])
+        grown.update(right[touching])
+        grown.update(item for pair in same if pair[0] in scope or pair[1] in scope for item in pair)
+        if len(grown) == len(scope):
+            return scope
+        scope = grown
 
 
 TRAIN_MIN = 5000
@@ -459,9 +550,16 @@ def link_tables(
     seniority: Mapping[str, int] | None = None,
     *,
     train: bool = False,
+    changed: Collection[str] | None = None,
+    kept_edges: Any = None,
 ) -> LinkResult:
     """Link listings given as tables (Arrow or pandas) with `LINK_COLUMNS`, and their schedules (listing_id, byday,
-    opens_at "HH:MM"), on a scratch in-memory DuckDB, so Splink's work tables never touch the warehouse."""
+    opens_at "HH:MM"), on a scratch in-memory DuckDB, so Splink's work tables never touch the warehouse.
+
+    With `changed` (listing ids) and `kept_edges` (an earlier link's `edges`), only pairs involving a changed
+    listing are scored again (see `link`). Every listing's keys are still built, so shared-value limits and term
+    frequencies are today's.
+    """
     import time
 
     scratch = duckdb.connect()
@@ -471,12 +569,22 @@ def link_tables(
         scratch.register("schedules_src", schedules)
         organizations = [row[0] for row in scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()]
         build_link_input(scratch, organisation_acronyms(organizations))
+        incremental = changed is not None and kept_edges is not None
+        if incremental:
+            scratch.register("changed_src", pd.DataFrame({"listing_id": sorted(changed or ())}, dtype="string"))
+            scratch.execute(
+                """CREATE OR REPLACE TABLE link_input AS
+                   SELECT *, listing_id IN (SELECT listing_id FROM changed_src) AS dirty FROM link_input"""
+            )
+            scratch.unregister("changed_src")
         prepared = time.perf_counter() - started
         # Clustering builds millions of small objects and no cycles: the cyclic collector would only rescan them.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            result = link(scratch, previous, decisions, seniority, train=train)
+            result = link(
+                scratch, previous, decisions, seniority, train=train, kept_edges=kept_edges if incremental else None
+            )
         finally:
             if collecting:
                 gc.enable()
@@ -499,9 +607,13 @@ class _Meta:
     days: frozenset[str]  # weekdays it meets, without ordinals
 
 
-def _cluster_meta(con: duckdb.DuckDBPyConnection, edges: pd.DataFrame, decisions: list[Decision]) -> dict[str, _Meta]:
+def _cluster_meta(
+    con: duckdb.DuckDBPyConnection, edges: pd.DataFrame, decisions: list[Decision], scope: set[str] | None = None
+) -> dict[str, _Meta]:
     ids = set(edges["listing_id_l"]) | set(edges["listing_id_r"])
     ids |= {d.listing_id_l for d in decisions} | {d.listing_id_r for d in decisions}
+    if scope is not None:
+        ids &= scope
     if not ids:
         return {}
     con.register("link_ids", pd.DataFrame({"listing_id": sorted(ids)}))
@@ -520,8 +632,25 @@ def cluster_links(
     seniority: Mapping[str, int],
     count: int,
     con: duckdb.DuckDBPyConnection,
+    *,
+    scope: set[str] | None = None,
 ) -> tuple[list[Membership], pd.DataFrame]:
-    """Strongest links first, each accepted only if its two clusters have nothing that contradicts it."""
+    """Strongest links first, each accepted only if its two clusters have nothing that contradicts it.
+
+    `scope` (see `affected_listings`): cluster only these listings; a weak link from one of them to a listing
+    outside goes to review, as it would in a full run (the two cannot be in one cluster).
+    """
+    review_rows = []
+    reserved: set[str] = set()
+    if scope is not None:
+        reviewed = {frozenset((d.listing_id_l, d.listing_id_r)) for d in decisions}
+        inside_l, inside_r = edges["listing_id_l"].isin(scope), edges["listing_id_r"].isin(scope)
+        for left, right, probability, evidence in edges[inside_l != inside_r].itertuples(index=False):
+            if frozenset((left, right)) not in reviewed:
+                review_rows.append((left, right, probability, evidence))
+        edges = edges[inside_l & inside_r]
+        decisions = [d for d in decisions if d.listing_id_l in scope and d.listing_id_r in scope]
+        reserved = {group_id for listing, group_id in previous.items() if listing not in scope}
     different = {frozenset((d.listing_id_l, d.listing_id_r)) for d in decisions if not d.same}
     decided = different | {frozenset((d.listing_id_l, d.listing_id_r)) for d in decisions if d.same}
     parent: dict[str, str] = {}
@@ -558,7 +687,6 @@ def cluster_links(
             for item in (decision.listing_id_l, decision.listing_id_r):
                 best[item] = (1.0, "review=same")
 
-    review_rows = []
     columns = (edges[name].tolist() for name in ("listing_id_l", "listing_id_r", "match_probability", "evidence"))
     for left, right, probability, evidence in zip(*columns, strict=True):
         if decided and frozenset((left, right)) in decided:
@@ -576,10 +704,13 @@ def cluster_links(
     for item in list(parent):
         clusters[find(item)].append(item)
     linked = set(parent)
-    singles = con.execute("SELECT listing_id FROM link_input ORDER BY listing_id").fetchall() if count else []
+    if scope is not None:
+        singles = [(listing,) for listing in sorted(scope)]
+    else:
+        singles = con.execute("SELECT listing_id FROM link_input ORDER BY listing_id").fetchall() if count else []
     groups = [sorted(items) for items in clusters.values()]
     groups += [[listing] for (listing,) in singles if listing not in linked]
-    ids = assign_group_ids(groups, previous, seniority)
+    ids = assign_group_ids(groups, previous, seniority, reserved)
     memberships = [
         Membership(group_id, listing, *best.get(listing, (1.0, "single")))
         for group_ids, group_id in zip(groups, ids, strict=True)

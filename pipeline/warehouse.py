@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipeline import json_text
 from pipeline.normalise import Reject, listing_id
 from schemas.listing import GroupListing
 
@@ -295,6 +296,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             FROM listing_events e JOIN listings l USING (listing_id);
         """,
     ),
+    (
+        5,
+        "stored links, so a re-run re-scores only the pairs of changed listings",
+        """
+        CREATE TABLE link_edges (
+            listing_id_l VARCHAR NOT NULL,
+            listing_id_r VARCHAR NOT NULL,
+            match_probability DOUBLE NOT NULL,
+            evidence VARCHAR
+        );
+        CREATE TABLE link_state (
+            model_version VARCHAR NOT NULL,
+            trust JSON,
+            linked_at TIMESTAMPTZ NOT NULL,
+            run_id VARCHAR,
+            kind VARCHAR NOT NULL,
+            rescored_listings INTEGER
+        );
+        """,
+    ),
 ]
 
 # A listing that no run has confirmed for this long is `stale`: the group may have stopped meeting.
@@ -413,6 +434,7 @@ class SourceBatch:
     # Records identical to what the warehouse already holds (same raw hash): not normalised again, only confirmed.
     unchanged: list[str] = field(default_factory=list)
     raw_hashes: dict[str, str] = field(default_factory=dict)  # listing_id → raw hash, for the listings
+    raw_listing_ids: list[str | None] = field(default_factory=list)  # record_listing_id of each raw record, if known
 
 
 LISTING_COLUMNS = [
@@ -471,47 +493,56 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
     """Store every batch's raw records, listings, schedules and rejects. The caller owns the transaction.
 
     Listings are upserted on listing_id: a listing seen again keeps its first-seen run. Listings a source no
-    longer lists are left alone here; a failed crawl loads nothing and so withdraws nothing.
+    longer lists are left alone here; a failed crawl loads nothing and so withdraws nothing. All batches go in
+    together, a few statements for the whole run (each statement costs the same for one row or thousands).
     """
     now = _now()
-    for batch in batches:
-        raw_frame = pd.DataFrame(
+    raw_frame = pd.DataFrame(
+        {
+            "run_id": run_id,
+            # A record without its own source (an unreadable line) belongs to the batch's source.
+            "source": [
+                _str_or_none(record.get("source")) or batch.source for batch in batches for record in batch.raw_records
+            ],
+            "source_id": [_str_or_none(record.get("source_id")) for batch in batches for record in batch.raw_records],
+            "listing_id": [identity for batch in batches for identity in _raw_listing_ids(batch)],
+            "received_at": now,
+            "payload": [json_text.dumps(record) for batch in batches for record in batch.raw_records],
+        }
+    )
+    if len(raw_frame):
+        con.register("staged_raw", raw_frame)
+        con.execute("INSERT INTO raw_listings SELECT * FROM staged_raw")
+        con.unregister("staged_raw")
+
+    rejects = [reject for batch in batches for reject in batch.rejects]
+    if rejects:
+        reject_frame = pd.DataFrame(
             {
                 "run_id": run_id,
-                # A record without its own source (an unreadable line) belongs to the batch's source.
-                "source": [_str_or_none(record.get("source")) or batch.source for record in batch.raw_records],
-                "source_id": [_str_or_none(record.get("source_id")) for record in batch.raw_records],
-                "listing_id": [record_listing_id(record) for record in batch.raw_records],
-                "received_at": now,
-                "payload": [json.dumps(record, default=str, ensure_ascii=False) for record in batch.raw_records],
+                "source": [reject.source for reject in rejects],
+                "source_id": [reject.source_id for reject in rejects],
+                "reasons": [reject.reasons for reject in rejects],
+                "payload": [json_text.dumps(reject.payload) for reject in rejects],
+                "rejected_at": now,
             }
         )
-        if len(raw_frame):
-            con.register("staged_raw", raw_frame)
-            con.execute("INSERT INTO raw_listings SELECT * FROM staged_raw")
-            con.unregister("staged_raw")
+        con.register("staged_rejects", reject_frame)
+        con.execute("INSERT INTO rejects SELECT * FROM staged_rejects")
+        con.unregister("staged_rejects")
 
-        if batch.rejects:
-            reject_frame = pd.DataFrame(
-                {
-                    "run_id": run_id,
-                    "source": [reject.source for reject in batch.rejects],
-                    "source_id": [reject.source_id for reject in batch.rejects],
-                    "reasons": [reject.reasons for reject in batch.rejects],
-                    "payload": [
-                        json.dumps(reject.payload, default=str, ensure_ascii=False) for reject in batch.rejects
-                    ],
-                    "rejected_at": now,
-                }
-            )
-            con.register("staged_rejects", reject_frame)
-            con.execute("INSERT INTO rejects SELECT * FROM staged_rejects")
-            con.unregister("staged_rejects")
+    listings = [listing for batch in batches for listing in batch.listings]
+    if listings:
+        _upsert_listings(con, run_id, now, listings, {k: v for batch in batches for k, v in batch.raw_hashes.items()})
+    unchanged = [identity for batch in batches for identity in batch.unchanged]
+    if unchanged:
+        _confirm_unchanged(con, run_id, now, unchanged)
 
-        if batch.listings:
-            _upsert_listings(con, run_id, now, batch.listings, batch.raw_hashes)
-        if batch.unchanged:
-            _confirm_unchanged(con, run_id, now, batch.unchanged)
+
+def _raw_listing_ids(batch: SourceBatch) -> list[str | None]:
+    if len(batch.raw_listing_ids) == len(batch.raw_records):
+        return batch.raw_listing_ids
+    return [record_listing_id(record) for record in batch.raw_records]
 
 
 def _confirm_unchanged(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, listing_ids: list[str]) -> None:

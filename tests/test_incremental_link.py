@@ -1,0 +1,152 @@
+"""Incremental linkage: a re-run scores again only the pairs of new or changed listings, clusters only the listings a
+change can reach, and ends with the groups a full link of the same listings gives. Real DuckDB warehouses, loaded as
+`peergroups ingest` loads them, from the seeded synthetic world of the dedupe benchmark."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipeline.groups import link_listings
+from pipeline.ingest import known_raw_hashes, normalise_batch, store_run
+from pipeline.linkage import Decision
+from tests.benchmarks.dedupe_data import generate
+from tests.benchmarks.incremental import edit
+
+
+def ingest(warehouse: Path, records: list[dict[str, Any]], trust: dict[str, int] | None = None) -> dict[str, Any]:
+    """Every source's records as one complete batch, unchanged records confirmed by their raw hash."""
+    by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_source[record["source"]].append(record)
+    known = known_raw_hashes(warehouse)
+    batches = []
+    for source, items in sorted(by_source.items()):
+        batch = normalise_batch(source, items, known=known)
+        batch.complete = True
+        batches.append(batch)
+    return store_run(warehouse, "ingest", batches, trust=trust)
+
+
+def query(warehouse: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def stored_partition(warehouse: Path) -> set[frozenset[str]]:
+    members: dict[str, set[str]] = defaultdict(set)
+    for group_id, listing in query(warehouse, "SELECT group_id, listing_id FROM group_members"):
+        members[group_id].add(listing)
+    return {frozenset(items) for items in members.values()}
+
+
+def full_link_partition(warehouse: Path) -> set[frozenset[str]]:
+    """The groups a full link (every pair scored) of the warehouse's listings gives, as sets of listing ids."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        decisions = [Decision(*row) for row in con.execute(
+            "SELECT listing_id_l, listing_id_r, same FROM review_decisions").fetchall()]  # fmt: skip
+        result = link_listings(con, {}, decisions, {})
+    finally:
+        con.close()
+    members: dict[str, set[str]] = defaultdict(set)
+    for membership in result.memberships:
+        members[membership.group_id].add(membership.listing_id)
+    return {frozenset(items) for items in members.values()}
+
+
+def link_state(warehouse: Path) -> tuple[str, int | None]:
+    return query(warehouse, "SELECT kind, rescored_listings FROM link_state")[0]  # type: ignore[return-value]
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture
+def world() -> list[dict[str, Any]]:
+    return generate(1500, 11).records
+
+
+def changed_world(world: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Edits (new descriptions and meeting times), withdrawals, and a new directory copying some listings: the
+    copies must join their originals' groups, which only the pairs of new listings can show."""
+    rng = random.Random(5)
+    edited = edit(world, 0.03, 5)
+    kept = [record for record in edited if rng.random() > 0.01]
+    copies = [
+        {**record, "source": "copycat-directory", "source_id": f"copy-{index}"}
+        for index, record in enumerate(rng.sample(kept, 20))
+    ]
+    return kept + copies, copies
+
+
+def test_a_re_run_links_only_what_changed_and_gets_a_full_links_groups(warehouse: Path, world: list) -> None:
+    ingest(warehouse, world)
+    assert link_state(warehouse) == ("full", None)
+    edges_before = query(warehouse, "SELECT count(*) FROM link_edges")[0][0]
+    assert edges_before > 0
+
+    changed, copies = changed_world(world)
+    report = ingest(warehouse, changed)
+    events = query(warehouse, f"""SELECT count(DISTINCT listing_id) FROM listing_events
+                                   WHERE run_id = '{report["run_id"]}' AND event IN ('new', 'changed', 'relisted')
+                                """)[0][0]  # fmt: skip
+    assert link_state(warehouse) == ("incremental", events)
+    assert 20 <= events < len(world) * 0.2
+
+    assert stored_partition(warehouse) == full_link_partition(warehouse)
+    # The copies were scored against the listings they copy, and joined them.
+    groups = dict(query(warehouse, "SELECT listing_id, group_id FROM listings"))
+    sizes = dict(query(warehouse, "SELECT group_id, count(*) FROM group_members GROUP BY group_id"))
+    copy_ids = [listing for (listing,) in query(warehouse, "SELECT listing_id FROM listings "
+                                                           "WHERE source = 'copycat-directory'")]  # fmt: skip
+    assert len(copy_ids) == len(copies)
+    assert sum(sizes[groups[listing]] > 1 for listing in copy_ids) >= 0.9 * len(copies)
+    # Every listing still has exactly one group, and the stored links cover the new listings.
+    assert query(warehouse, "SELECT count(*), count(DISTINCT listing_id) FROM group_members")[0] == (
+        len(groups), len(groups))  # fmt: skip
+    assert query(warehouse, """SELECT count(*) FROM link_edges e JOIN listings l
+                               ON l.listing_id IN (e.listing_id_l, e.listing_id_r)
+                               WHERE l.source = 'copycat-directory'""")[0][0] >= len(copies)  # fmt: skip
+
+
+def test_a_second_incremental_run_keeps_the_groups_of_a_full_link(warehouse: Path, world: list) -> None:
+    ingest(warehouse, world)
+    changed, _ = changed_world(world)
+    ingest(warehouse, changed)
+    again = edit(changed, 0.02, 9)
+    ingest(warehouse, again)
+    assert link_state(warehouse)[0] == "incremental"
+    assert stored_partition(warehouse) == full_link_partition(warehouse)
+
+
+def test_a_different_linkage_model_links_everything_again_though_nothing_changed(warehouse: Path, world: list) -> None:
+    ingest(warehouse, world)
+    con = duckdb.connect(str(warehouse))
+    con.execute("UPDATE link_state SET model_version = 'an older model', kind = 'incremental'")
+    con.close()
+    report = ingest(warehouse, world)
+    assert query(warehouse, f"SELECT count(*) FROM listing_events WHERE run_id = '{report['run_id']}'")[0][0] == 0
+    assert link_state(warehouse) == ("full", None)
+
+
+def test_a_change_of_source_trust_rebuilds_the_golden_records(warehouse: Path) -> None:
+    def listing(source: str, description: str) -> dict[str, Any]:
+        return {"source": source, "source_id": "1", "name": "Harbor Bipolar Peer Support", "description": description,
+                "address": "12 Quay Street, Riverton, OR 97301", "schedule_text": "Tuesdays 6pm"}  # fmt: skip
+
+    records = [listing("alpha-directory", "Told by alpha."), listing("beta-directory", "Told by beta, at length.")]
+    ingest(warehouse, records, trust={"alpha-directory": 5})
+    assert query(warehouse, "SELECT description FROM groups") == [("Told by alpha.",)]
+    ingest(warehouse, records, trust={"beta-directory": 5})
+    assert query(warehouse, "SELECT description FROM groups") == [("Told by beta, at length.",)]
