@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.dedupe import Membership
-from pipeline.linkage import LINK_COLUMNS, LINK_MODEL_VERSION, Decision, LinkResult, link_tables
+from pipeline.linkage import LINK_COLUMNS, LINK_MODEL_VERSION, Decision, EarlierLink, LinkResult, link_tables
 from schemas.listing import Schedule
 from schemas.vocab import WEEKDAY_CODES, Freq
 
@@ -87,13 +87,7 @@ def refresh_groups(
     whose listings changed in this run; the others stand (all are rebuilt when source trust changed). The caller
     owns the transaction. Returns the ids of new groups.
     """
-    stored_members = {
-        listing: (group_id, score, evidence)
-        for listing, group_id, score, evidence in con.execute(
-            "SELECT listing_id, group_id, score, evidence FROM group_members"
-        ).fetchall()
-    }
-    previous = {listing: row[0] for listing, row in stored_members.items()}
+    previous = dict(con.execute("SELECT listing_id, group_id FROM group_members").fetchall())
     old_group_ids = set(previous.values())
     state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
     # Older listings keep group ids on ties: rank by first seen, then id.
@@ -107,38 +101,49 @@ def refresh_groups(
     ]
     rescored: set[str] | None = None
     if not relink and run_id is not None and state is not None and state[0] == LINK_MODEL_VERSION:
+        # New, edited or back; and any listing without stored keys (none, unless a link was interrupted).
         rescored = {
             row[0]
             for row in con.execute(
-                "SELECT DISTINCT listing_id FROM listing_events WHERE run_id = ? AND event IN ('new', 'changed', "
-                "'relisted')",
+                """SELECT listing_id FROM listing_events WHERE run_id = ? AND event IN ('new', 'changed', 'relisted')
+                   UNION SELECT listing_id FROM listings ANTI JOIN link_keys USING (listing_id)""",
                 [run_id],
             ).fetchall()
         }
         if len(rescored) > INCREMENTAL_MAX_SHARE * len(seniority):
             rescored = None
     result = link_listings(con, previous, decisions, seniority, rescored)
-    memberships = result.memberships
-    if result.scope is not None:
-        # An incremental link clustered only the listings a change could reach; every other group stands.
-        memberships = memberships + [
-            Membership(group_id, listing, score, evidence)
-            for listing, (group_id, score, evidence) in stored_members.items()
-            if listing not in result.scope
-        ]
-
-    members_now: dict[str, set[str]] = defaultdict(set)
-    for membership in memberships:
-        members_now[membership.group_id].add(membership.listing_id)
-    members_before: dict[str, set[str]] = defaultdict(set)
-    for listing, group_id in previous.items():
-        members_before[group_id].add(listing)
-    stored = {row[0] for row in con.execute("SELECT group_id FROM groups").fetchall()}
     edited = (
         {row[0] for row in con.execute("SELECT listing_id FROM listing_events WHERE run_id = ?", [run_id]).fetchall()}
         if run_id is not None and _same_trust(state, trust)
         else set(seniority)  # every golden record is rebuilt: survivorship ranks sources by their trust
     )
+
+    memberships = list(result.memberships)
+    if result.scope is None:
+        stored_members = _stored_members(con)
+        gone = set(stored_members) - {m.listing_id for m in memberships}
+    else:
+        # An incremental link clustered only the listings a change could reach: every other group stands as it was,
+        # and only those with a listing withdrawn, gone stale or relisted in this run get their records rebuilt.
+        touched = {previous[listing] for listing in edited if listing in previous and listing not in result.scope}
+        standing = [listing for listing, group_id in previous.items() if group_id in touched]
+        stored_members = _stored_members(con, [*result.scope, *standing])
+        for listing in standing:
+            group_id, score, evidence = stored_members[listing]
+            memberships.append(Membership(group_id, listing, score, evidence))
+        gone = set()
+
+    members_now: dict[str, set[str]] = defaultdict(set)
+    for membership in memberships:
+        members_now[membership.group_id].add(membership.listing_id)
+    members_before: dict[str, set[str]] = defaultdict(set)
+    for listing, (group_id, _, _) in stored_members.items():
+        members_before[group_id].add(listing)
+    con.register("candidate_groups", pd.DataFrame({"group_id": sorted(members_now)}, dtype="string"))
+    stored = {row[0] for row in con.execute("SELECT group_id FROM groups SEMI JOIN candidate_groups USING (group_id)"
+                                            ).fetchall()}  # fmt: skip
+    con.unregister("candidate_groups")
     affected = {
         group_id
         for group_id, members in members_now.items()
@@ -172,9 +177,7 @@ def refresh_groups(
             "evidence": pd.array([m.evidence for m in moved], dtype="string"),
         }
     )
-    current = {m.listing_id for m in memberships}
-    con.register("gone_members", pd.DataFrame({"listing_id": [x for x in stored_members if x not in current]},
-                                              dtype="string"))  # fmt: skip
+    con.register("gone_members", pd.DataFrame({"listing_id": sorted(gone)}, dtype="string"))
     con.register("staged_members", member_frame)
     con.execute(
         """DELETE FROM group_members WHERE listing_id IN (SELECT listing_id FROM staged_members)
@@ -187,14 +190,14 @@ def refresh_groups(
     )
     con.unregister("staged_members")
     con.unregister("gone_members")
-    con.register("current_groups", pd.DataFrame({"group_id": sorted(members_now)}, dtype="string"))
-    con.register("rebuilt_groups", pd.DataFrame({"group_id": sorted(affected)}, dtype="string"))
-    con.execute(
-        """DELETE FROM groups WHERE group_id NOT IN (SELECT group_id FROM current_groups)
-                                 OR group_id IN (SELECT group_id FROM rebuilt_groups)"""
-    )
-    con.unregister("current_groups")
-    con.unregister("rebuilt_groups")
+    # Groups no longer held by any listing, and those rebuilt. (An incremental link's scope holds every listing of
+    # every group it touched, so a group none of its listings hold any more has vanished.)
+    vanished = set(members_before) - set(members_now)
+    con.register("dropped_groups", pd.DataFrame({"group_id": sorted(vanished | affected)}, dtype="string"))
+    con.execute("DELETE FROM groups WHERE group_id IN (SELECT group_id FROM dropped_groups)")
+    con.unregister("dropped_groups")
+    if result.scope is None:
+        con.execute("DELETE FROM groups WHERE group_id NOT IN (SELECT group_id FROM group_members)")
     if groups:
         group_frame = pd.DataFrame(groups)
         con.register("staged_groups", group_frame)
@@ -211,6 +214,22 @@ def refresh_groups(
     return set(members_now) - old_group_ids
 
 
+def _stored_members(
+    con: duckdb.DuckDBPyConnection, listings: list[str] | None = None
+) -> dict[str, tuple[str, float, str]]:
+    """listing_id → (group_id, score, evidence) as stored: of all listings, or of these."""
+    if listings is None:
+        rows = con.execute("SELECT listing_id, group_id, score, evidence FROM group_members").fetchall()
+    else:
+        con.register("wanted_members", pd.DataFrame({"listing_id": listings}, dtype="string"))
+        rows = con.execute(
+            """SELECT listing_id, group_id, score, evidence
+               FROM group_members SEMI JOIN wanted_members USING (listing_id)"""
+        ).fetchall()
+        con.unregister("wanted_members")
+    return {listing: (group_id, score, evidence) for listing, group_id, score, evidence in rows}
+
+
 def _store_links(
     con: duckdb.DuckDBPyConnection,
     result: LinkResult,
@@ -222,14 +241,20 @@ def _store_links(
     edges = result.edges
     if rescored is None:
         con.execute("DELETE FROM link_edges")
+        con.execute("DELETE FROM link_keys")
     else:
         con.register("rescored_listings", pd.DataFrame({"listing_id": sorted(rescored)}, dtype="string"))
         con.execute(
             """DELETE FROM link_edges WHERE listing_id_l IN (SELECT listing_id FROM rescored_listings)
                                           OR listing_id_r IN (SELECT listing_id FROM rescored_listings)"""
         )
+        con.execute("DELETE FROM link_keys WHERE listing_id IN (SELECT listing_id FROM rescored_listings)")
         con.unregister("rescored_listings")
         edges = edges[edges["listing_id_l"].isin(rescored) | edges["listing_id_r"].isin(rescored)]
+    if result.keys is not None and result.keys.num_rows:
+        con.register("staged_keys", result.keys)
+        con.execute("INSERT INTO link_keys BY NAME SELECT * FROM staged_keys")
+        con.unregister("staged_keys")
     if len(edges):
         con.register("staged_edges", edges)
         con.execute(
@@ -288,14 +313,29 @@ def link_listings(
     seniority: Mapping[str, int],
     rescored: set[str] | None = None,
 ) -> LinkResult:
-    """Link the warehouse's listings (read as Arrow tables: no per-row Python); with `rescored`, incrementally
-    from the stored `link_edges`."""
-    listings = con.sql(f"SELECT {', '.join(LINK_COLUMNS)} FROM listings").to_arrow_table()
+    """Link the warehouse's listings (read as Arrow tables: no per-row Python); with `rescored`, incrementally:
+    only those listings are read, the others' keys and scored pairs come from `link_keys` and `link_edges`."""
+    columns = ", ".join(LINK_COLUMNS)
+    if rescored is None:
+        listings = con.sql(f"SELECT {columns} FROM listings").to_arrow_table()
+        schedules = con.sql(
+            "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
+        ).to_arrow_table()
+        return link_tables(listings, schedules, previous, decisions, seniority)
+    con.register("rescored_src", pd.DataFrame({"listing_id": sorted(rescored)}, dtype="string"))
+    listings = con.sql(f"SELECT {columns} FROM listings SEMI JOIN rescored_src USING (listing_id)").to_arrow_table()
     schedules = con.sql(
-        "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
+        """SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at
+           FROM listing_schedules SEMI JOIN rescored_src USING (listing_id)"""
     ).to_arrow_table()
-    kept = None if rescored is None else con.sql("SELECT * FROM link_edges").to_arrow_table()
-    return link_tables(listings, schedules, previous, decisions, seniority, changed=rescored, kept_edges=kept)
+    earlier = EarlierLink(
+        changed=rescored,
+        edges=con.sql("SELECT * FROM link_edges").to_arrow_table(),
+        keys=con.sql("SELECT * FROM link_keys ANTI JOIN rescored_src USING (listing_id)").to_arrow_table(),
+        organizations=[row[0] for row in con.execute("SELECT DISTINCT organization FROM listings").fetchall()],
+    )
+    con.unregister("rescored_src")
+    return link_tables(listings, schedules, previous, decisions, seniority, earlier=earlier)
 
 
 def record_id_changes(

@@ -6,6 +6,7 @@ import codecs
 import hashlib
 import json
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -142,11 +143,14 @@ def normalise_batch(
     hashes: dict[str, str] = {}
     seen: set[str] = set()
     raw_ids: list[str | None] = []
+    digests: list[str | None] = []
+    confirmed: set[int] = set()  # positions of the raw records confirmed unchanged by their hash
     for record in records:
         if isinstance(record, UnreadableLine):
             payload = record.payload()
             raw_records.append(payload)
             raw_ids.append(None)
+            digests.append(None)
             rejects.append(Reject(source, None, [f"line {record.number}/invalid: not a JSON object"], payload))
             continue
         if override_source or not record.get("source"):
@@ -162,9 +166,11 @@ def normalise_batch(
             digest = raw_hash(record)
         identity = record_listing_id(record)
         raw_ids.append(identity)
+        digests.append(digest)
         if known and identity and identity not in seen and known.get(identity) == digest:
             seen.add(identity)
             unchanged.append(identity)
+            confirmed.add(len(raw_records) - 1)
             continue
         outcome = normalise(record)
         if isinstance(outcome, Reject):
@@ -178,7 +184,8 @@ def normalise_batch(
             hashes[outcome.listing_id] = digest
     return SourceBatch(
         source=source, raw_records=raw_records, listings=listings, rejects=rejects, unchanged=unchanged,
-        raw_hashes=hashes, raw_listing_ids=raw_ids,
+        raw_hashes=hashes, raw_listing_ids=raw_ids, raw_digests=digests,
+        raw_confirmed=[position in confirmed for position in range(len(raw_records))],
     )  # fmt: skip
 
 
@@ -248,6 +255,15 @@ def store_run(
     """
     run_id = run_id or new_run_id()
     con = connect(warehouse, wait_s=wait_s)
+    stages: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stages[name] = round(now - clock, 3)
+        clock = now
+
     try:
         with transaction(con):
             record_run_start(con, run_id, kind)
@@ -260,12 +276,14 @@ def store_run(
                 if drops[batch.source]:
                     batch.status, batch.error = "broken", drops[batch.source]
             load_batches(con, run_id, loaded)
+            stage("load_s")
             withdrawn = {
                 batch.source: withdraw_unlisted(con, run_id, batch)
                 for batch in loaded
                 if batch.complete and batch.status == "ok"
             }
             mark_stale(con, run_id)
+            stage("withdraw_s")
             if before_link is not None:
                 before_link(con)  # e.g. a review decision, stored in the same transaction as the re-link
             changed = con.execute("SELECT count(*) FROM listing_events WHERE run_id = ?", [run_id]).fetchall()[0][0]
@@ -277,6 +295,8 @@ def store_run(
                 # groups stand; only their confirmation moves on.
                 new_group_ids = set()
                 confirm_groups(con)
+            stage("groups_s")
+            linked = con.execute("SELECT kind, rescored_listings FROM link_state WHERE run_id = ?", [run_id]).fetchall()
             new_by_source = _new_groups_by_source(con, new_group_ids)
             group_count = con.execute("SELECT count(*) FROM groups").fetchone()[0]  # type: ignore[index]
             source_rows = [
@@ -309,7 +329,12 @@ def store_run(
                     "withdrawn": sum(withdrawn.values()),
                     "groups": group_count,
                 },
+                # How the groups were brought up to date: every pair scored ("full"), only the pairs of new or
+                # changed listings ("incremental"), or not at all (nothing changed).
+                "link": {"kind": linked[0][0], "rescored": linked[0][1]} if linked else {"kind": "none"},
             }
+            stage("report_s")
+            report["timings"] = stages
             record_run_end(con, run_id, status, report, source_rows)
     finally:
         con.close()

@@ -219,11 +219,36 @@ def _cells(offset_lat: float, offset_lng: float) -> str:
     )
 
 
-def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) -> None:
+def build_link_input(
+    con: duckdb.DuckDBPyConnection,
+    acronyms: Sequence[str],
+    *,
+    kept_keys: Any = None,
+    changed: Collection[str] | None = None,
+) -> None:
     """`link_input` from the registered `listings_src` and `schedules_src`: one row per listing, keys normalised.
 
-    Runs in DuckDB so a million listings cost seconds, not minutes of Python.
+    In two steps: each listing's own keys (`link_keys`: name words, address, place, phone, meeting slots), then what
+    depends on all listings (shared phones, values too common to block on). `kept_keys` (an earlier link's
+    `link_keys` rows, for listings not in `listings_src`) are added between the two, so an incremental link builds
+    keys only for the listings that changed, which `changed` marks (column `dirty`). Runs in DuckDB so a million
+    listings cost seconds, not minutes.
     """
+    _build_link_keys(con, acronyms)
+    keys = "SELECT * FROM link_keys"
+    if kept_keys is not None:
+        con.register("kept_keys_src", kept_keys)
+        keys += " UNION ALL BY NAME (SELECT * FROM kept_keys_src ANTI JOIN link_keys USING (listing_id))"
+    dirty = None
+    if changed is not None:
+        con.register("changed_src", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
+        dirty = "listing_id IN (SELECT listing_id FROM changed_src)"
+    _finish_link_input(con, keys, dirty)
+    for name in ("kept_keys_src", "changed_src"):
+        con.unregister(name)
+
+
+def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) -> None:
     drop = sorted(BOILERPLATE | KNOWN_ACRONYMS | set(acronyms))
     statements = [
         """
@@ -304,15 +329,37 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
             WHERE address_key IS NULL AND regexp_matches(street, '^\\s*\\d') AND postal_code IS NOT NULL
         ) street_fallback USING (listing_id)
         """,
+        """
+        CREATE OR REPLACE TABLE link_keys AS
+        SELECT *, nullif(array_to_string(name_tokens, ' '), '') AS name_core,
+               -- Street words without their type ("415 n alder"), whichever way the key was made,
+               -- so a standardised address meets one the parser could not read.
+               nullif(array_to_string(list_filter(string_split(lower(split_part(address_key, '|', 1)),
+                   ' '), lambda x: x <> '' AND NOT list_contains($street_types, x)), ' '), '') AS street_key,
+               latitude IS NOT NULL AS precise
+        FROM link_base
+        """,
+    ]
+    parameters = {"drop": drop, "street_types": sorted(STREET_TYPES)}
+    for statement in statements:
+        used = {key: value for key, value in parameters.items() if f"${key}" in statement}
+        con.execute(statement, used or None)
+
+
+# The columns of `link_keys`, as the warehouse stores them between runs (table link_keys).
+LINK_KEY_COLUMNS = [
+    "listing_id", "source", "name_tokens", "online_key", "address_key", "latitude", "longitude", "zip5", "town",
+    "phone", "slots", "days", "times", "named_by_venue", "name_core", "street_key", "precise",
+]  # fmt: skip
+
+
+def _finish_link_input(con: duckdb.DuckDBPyConnection, keys: str, dirty: str | None) -> None:
+    """`link_input` from the keys (`keys`, a query): what depends on every listing (shared phones, values too common
+    to block on, crowded grid cells); and `dirty`, an expression, if given."""
+    con.execute(
         f"""
         CREATE OR REPLACE TABLE link_input AS
-        WITH named AS (SELECT *, nullif(array_to_string(name_tokens, ' '), '') AS name_core,
-                              -- Street words without their type ("415 n alder"), whichever way the key was made,
-                              -- so a standardised address meets one the parser could not read.
-                              nullif(array_to_string(list_filter(string_split(lower(split_part(address_key, '|', 1)),
-                                  ' '), lambda x: x <> '' AND NOT list_contains($street_types, x)), ' '), '')
-                                  AS street_key,
-                              latitude IS NOT NULL AS precise FROM link_base),
+        WITH named AS ({keys}),
              -- A number given at more than two places is a shared line (a chapter office, a national helpline).
              phones AS (SELECT phone, count(DISTINCT coalesce(zip5, town, online_key, listing_id))
                                       AS phone_groups, count(*) AS phone_rows
@@ -333,14 +380,10 @@ def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
                CASE WHEN online_key NOT IN (SELECT online_key FROM common_links) THEN online_key END AS online_block,
                CASE WHEN phones.phone_rows <= 20 THEN phone END AS phone_block,
                {_cells(0, 0)} AS cell_0, {_cells(0.5, 0)} AS cell_1, {_cells(0, 0.5)} AS cell_2,
-               {_cells(0.5, 0.5)} AS cell_3
+               {_cells(0.5, 0.5)} AS cell_3{f", {dirty} AS dirty" if dirty else ""}
         FROM named LEFT JOIN phones USING (phone)
-        """,
-    ]
-    parameters = {"drop": drop, "street_types": sorted(STREET_TYPES)}
-    for statement in statements:
-        used = {key: value for key, value in parameters.items() if f"${key}" in statement}
-        con.execute(statement, used or None)
+        """
+    )
     # A shared grid cell is a block only when few listings share it (a ZIP-centroid pile-up is not a place).
     for cell in ("cell_0", "cell_1", "cell_2", "cell_3"):
         con.execute(
@@ -364,6 +407,7 @@ class LinkResult:
     # The listings clustered again (None: all). An incremental link leaves the groups of all others as they were;
     # `memberships` and `review_pairs` then cover these listings only.
     scope: set[str] | None = None
+    keys: Any = None  # the link keys built (LINK_KEY_COLUMNS), for the next incremental link
 
 
 @dataclass(frozen=True)
@@ -446,8 +490,13 @@ def link(
         db_api = DuckDBAPI(connection=con)
         if incremental:
             _changed_neighbourhood(con)
+        # Splink's settings check reads every comparison's SQL (a tenth of a second): the settings are ours and
+        # constant, and every full link still checks them.
         linker = Linker(
-            db_api.register("link_scope" if incremental else "link_input"), settings(changed_only=incremental)
+            db_api.register("link_scope" if incremental else "link_input"),
+            settings(changed_only=incremental),
+            log_level=None,
+            validate_settings=not incremental,
         )
         _term_frequencies(con, linker, db_api)
         if train and count >= TRAIN_MIN:
@@ -542,6 +591,18 @@ LINK_COLUMNS = [
 ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class EarlierLink:
+    """What an earlier link stored, for an incremental one: the listings that changed since, its scored pairs
+    (EDGE_COLUMNS) and its keys (LINK_KEY_COLUMNS) of the listings that did not, and every listing's organisation
+    (acronyms are counted over all)."""
+
+    changed: Collection[str]
+    edges: Any
+    keys: Any
+    organizations: Sequence[str | None]
+
+
 def link_tables(
     listings: Any,
     schedules: Any,
@@ -550,15 +611,14 @@ def link_tables(
     seniority: Mapping[str, int] | None = None,
     *,
     train: bool = False,
-    changed: Collection[str] | None = None,
-    kept_edges: Any = None,
+    earlier: EarlierLink | None = None,
 ) -> LinkResult:
     """Link listings given as tables (Arrow or pandas) with `LINK_COLUMNS`, and their schedules (listing_id, byday,
     opens_at "HH:MM"), on a scratch in-memory DuckDB, so Splink's work tables never touch the warehouse.
 
-    With `changed` (listing ids) and `kept_edges` (an earlier link's `edges`), only pairs involving a changed
-    listing are scored again (see `link`). Every listing's keys are still built, so shared-value limits and term
-    frequencies are today's.
+    With `earlier`, incrementally: `listings` and `schedules` need hold only the changed listings; the others' keys
+    come from `earlier.keys`; only pairs involving a changed listing are scored (see `link`). Shared-value limits
+    and term frequencies are still counted over all listings. `LinkResult.keys` are the keys built here.
     """
     import time
 
@@ -567,28 +627,30 @@ def link_tables(
         started = time.perf_counter()
         scratch.register("listings_src", listings)
         scratch.register("schedules_src", schedules)
-        organizations = [row[0] for row in scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()]
-        build_link_input(scratch, organisation_acronyms(organizations))
-        incremental = changed is not None and kept_edges is not None
-        if incremental:
-            scratch.register("changed_src", pd.DataFrame({"listing_id": sorted(changed or ())}, dtype="string"))
-            scratch.execute(
-                """CREATE OR REPLACE TABLE link_input AS
-                   SELECT *, listing_id IN (SELECT listing_id FROM changed_src) AS dirty FROM link_input"""
-            )
-            scratch.unregister("changed_src")
+        organizations = (
+            earlier.organizations
+            if earlier is not None
+            else [row[0] for row in scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()]
+        )
+        build_link_input(
+            scratch,
+            organisation_acronyms(organizations),
+            kept_keys=None if earlier is None else earlier.keys,
+            changed=None if earlier is None else earlier.changed,
+        )
+        keys = scratch.sql("SELECT * FROM link_keys").to_arrow_table()
         prepared = time.perf_counter() - started
         # Clustering builds millions of small objects and no cycles: the cyclic collector would only rescan them.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            result = link(
-                scratch, previous, decisions, seniority, train=train, kept_edges=kept_edges if incremental else None
-            )
+            kept_edges = None if earlier is None else earlier.edges
+            result = link(scratch, previous, decisions, seniority, train=train, kept_edges=kept_edges)
         finally:
             if collecting:
                 gc.enable()
         result.timings = {"prepare": prepared, **result.timings}
+        result.keys = keys
         return result
     finally:
         scratch.close()
@@ -610,10 +672,11 @@ class _Meta:
 def _cluster_meta(
     con: duckdb.DuckDBPyConnection, edges: pd.DataFrame, decisions: list[Decision], scope: set[str] | None = None
 ) -> dict[str, _Meta]:
-    ids = set(edges["listing_id_l"]) | set(edges["listing_id_r"])
-    ids |= {d.listing_id_l for d in decisions} | {d.listing_id_r for d in decisions}
     if scope is not None:
-        ids &= scope
+        ids = set(scope)
+    else:
+        ids = set(edges["listing_id_l"]) | set(edges["listing_id_r"])
+        ids |= {d.listing_id_l for d in decisions} | {d.listing_id_r for d in decisions}
     if not ids:
         return {}
     con.register("link_ids", pd.DataFrame({"listing_id": sorted(ids)}))

@@ -298,7 +298,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         5,
-        "stored links, so a re-run re-scores only the pairs of changed listings",
+        "incremental runs: stored links and link keys; raw records stored once, not on every run",
         """
         CREATE TABLE link_edges (
             listing_id_l VARCHAR NOT NULL,
@@ -306,6 +306,38 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             match_probability DOUBLE NOT NULL,
             evidence VARCHAR
         );
+        CREATE TABLE link_keys (
+            listing_id VARCHAR PRIMARY KEY,
+            source VARCHAR,
+            name_tokens VARCHAR[],
+            online_key VARCHAR,
+            address_key VARCHAR,
+            latitude DOUBLE,
+            longitude DOUBLE,
+            zip5 VARCHAR,
+            town VARCHAR,
+            phone VARCHAR,
+            slots VARCHAR[],
+            days VARCHAR[],
+            times VARCHAR[],
+            named_by_venue BOOLEAN,
+            name_core VARCHAR,
+            street_key VARCHAR,
+            precise BOOLEAN
+        );
+        -- A raw record identical to the one stored before (same raw hash) is not stored again: its row keeps the
+        -- hash, and `raw_records` gives it the payload of the row that first carried it.
+        ALTER TABLE raw_listings ADD COLUMN raw_hash VARCHAR;
+        ALTER TABLE raw_listings ALTER COLUMN payload DROP NOT NULL;
+        -- Hashes known before rows carried them cannot point at a payload: such records are read afresh once.
+        UPDATE listings SET raw_hash = NULL;
+        CREATE VIEW raw_records AS
+            SELECT r.run_id, r.source, r.source_id, r.listing_id, r.received_at, r.raw_hash,
+                   coalesce(r.payload, stored.payload) AS payload, r.payload IS NULL AS unchanged
+            FROM raw_listings r
+            LEFT JOIN (SELECT listing_id, raw_hash, any_value(payload) AS payload FROM raw_listings
+                       WHERE payload IS NOT NULL AND raw_hash IS NOT NULL GROUP BY listing_id, raw_hash) stored
+              ON r.payload IS NULL AND stored.listing_id = r.listing_id AND stored.raw_hash = r.raw_hash;
         CREATE TABLE link_state (
             model_version VARCHAR NOT NULL,
             trust JSON,
@@ -435,6 +467,8 @@ class SourceBatch:
     unchanged: list[str] = field(default_factory=list)
     raw_hashes: dict[str, str] = field(default_factory=dict)  # listing_id → raw hash, for the listings
     raw_listing_ids: list[str | None] = field(default_factory=list)  # record_listing_id of each raw record, if known
+    raw_digests: list[str | None] = field(default_factory=list)  # raw hash of each raw record, if known
+    raw_confirmed: list[bool] = field(default_factory=list)  # each raw record: confirmed unchanged by its hash
 
 
 LISTING_COLUMNS = [
@@ -497,6 +531,7 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
     together, a few statements for the whole run (each statement costs the same for one row or thousands).
     """
     now = _now()
+    unchanged = {identity for batch in batches for identity in batch.unchanged}
     raw_frame = pd.DataFrame(
         {
             "run_id": run_id,
@@ -507,12 +542,20 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
             "source_id": [_str_or_none(record.get("source_id")) for batch in batches for record in batch.raw_records],
             "listing_id": [identity for batch in batches for identity in _raw_listing_ids(batch)],
             "received_at": now,
-            "payload": [json_text.dumps(record) for batch in batches for record in batch.raw_records],
+            # A record identical to the stored one (confirmed by its raw hash) is not stored again; see raw_records.
+            "payload": [
+                None if stored and identity in unchanged else json_text.dumps(record)
+                for batch in batches
+                for record, identity, stored in zip(
+                    batch.raw_records, _raw_listing_ids(batch), _raw_confirmed(batch), strict=True
+                )
+            ],
+            "raw_hash": [digest for batch in batches for digest in _raw_digests(batch)],
         }
     )
     if len(raw_frame):
         con.register("staged_raw", raw_frame)
-        con.execute("INSERT INTO raw_listings SELECT * FROM staged_raw")
+        con.execute("INSERT INTO raw_listings BY NAME SELECT * FROM staged_raw")
         con.unregister("staged_raw")
 
     rejects = [reject for batch in batches for reject in batch.rejects]
@@ -534,15 +577,26 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
     listings = [listing for batch in batches for listing in batch.listings]
     if listings:
         _upsert_listings(con, run_id, now, listings, {k: v for batch in batches for k, v in batch.raw_hashes.items()})
-    unchanged = [identity for batch in batches for identity in batch.unchanged]
     if unchanged:
-        _confirm_unchanged(con, run_id, now, unchanged)
+        _confirm_unchanged(con, run_id, now, [identity for batch in batches for identity in batch.unchanged])
 
 
 def _raw_listing_ids(batch: SourceBatch) -> list[str | None]:
     if len(batch.raw_listing_ids) == len(batch.raw_records):
         return batch.raw_listing_ids
     return [record_listing_id(record) for record in batch.raw_records]
+
+
+def _raw_digests(batch: SourceBatch) -> list[str | None]:
+    if len(batch.raw_digests) == len(batch.raw_records):
+        return batch.raw_digests
+    return [None] * len(batch.raw_records)
+
+
+def _raw_confirmed(batch: SourceBatch) -> list[bool]:
+    if len(batch.raw_confirmed) == len(batch.raw_records):
+        return batch.raw_confirmed
+    return [False] * len(batch.raw_records)
 
 
 def _confirm_unchanged(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, listing_ids: list[str]) -> None:

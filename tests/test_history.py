@@ -133,6 +133,22 @@ def test_an_edit_is_a_changed_event_and_a_re_run_of_the_same_input_changes_nothi
     assert query(warehouse, "SELECT source_id FROM listing_changes WHERE event = 'changed'") == [("s1",)]
 
 
+def test_an_unchanged_record_is_stored_once_and_every_run_still_has_it(warehouse: Path) -> None:
+    first = store_run(warehouse, "run", [batch([record(1), record(2)], seen_in=warehouse)])
+    second = store_run(warehouse, "run", [batch([record(1), record(2, description="Now weekly.")], seen_in=warehouse)])
+    stored = query(warehouse, f"""SELECT source_id, payload IS NULL FROM raw_listings
+                                  WHERE run_id = '{second["run_id"]}' ORDER BY source_id""")  # fmt: skip
+    assert stored == [("s1", True), ("s2", False)]
+    resolved = query(warehouse, """SELECT run_id, source_id, payload->>'name', payload->>'description', unchanged
+                                   FROM raw_records ORDER BY received_at, source_id""")  # fmt: skip
+    assert resolved == [
+        (first["run_id"], "s1", "Peer Group 1", None, False),
+        (first["run_id"], "s2", "Peer Group 2", None, False),
+        (second["run_id"], "s1", "Peer Group 1", None, True),
+        (second["run_id"], "s2", "Peer Group 2", "Now weekly.", False),
+    ]
+
+
 KILLED_LOAD = """
 import sys, time
 from pathlib import Path

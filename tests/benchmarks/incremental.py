@@ -62,8 +62,20 @@ def ingest_all(warehouse: Path, paths: list[Path]) -> tuple[float, dict[str, Any
     started = time.perf_counter()
     known = known_raw_hashes(warehouse)
     batches = [batch for path in paths for batch in normalise_file(path, path.stem, complete=True, known=known)]
+    read = time.perf_counter() - started
     report = store_run(warehouse, "ingest", batches)
+    report["timings"] = {"read_and_normalise_s": round(read, 3), **report["timings"]}
     return time.perf_counter() - started, report
+
+
+def breakdown(seconds: float, report: dict[str, Any]) -> str:
+    """Where the time went: the stages of the run, and the commit (what is left)."""
+    stages = report["timings"]
+    commit = seconds - sum(stages.values())
+    parts = [f"{name.removesuffix('_s').replace('_', ' ')} {value:.2f}" for name, value in stages.items()]
+    link = report["link"]
+    rescored = f", {link['rescored']:,} listings re-scored" if link.get("rescored") is not None else ""
+    return f"             {'; '.join(parts)}; connect and commit {commit:.2f} s (link: {link['kind']}{rescored})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,13 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         gc.freeze()
 
         full, report = ingest_all(warehouse, original)
-        print(f"full run:    {full:7.1f} s  ({report['totals']['listings']:,} listings, "
+        print(f"full run:    {full:7.2f} s  ({report['totals']['listings']:,} listings, "
               f"{report['totals']['groups']:,} groups)")  # fmt: skip
-        same, _ = ingest_all(warehouse, original)
-        print(f"same again:  {same:7.1f} s  ({same / full:.1%} of the full run; nothing changed, no re-link)")
+        print(breakdown(full, report))
+        same, report = ingest_all(warehouse, original)
+        print(f"same again:  {same:7.2f} s  ({same / full:.1%} of the full run; nothing changed, no re-link)")
+        print(breakdown(same, report))
         incremental, report = ingest_all(warehouse, changed)
-        print(f"{args.changed:.0%} changed: {incremental:7.1f} s  ({incremental / full:.1%} of the full run; "
+        print(f"{args.changed:.0%} changed: {incremental:7.2f} s  ({incremental / full:.1%} of the full run; "
               f"{report['totals']['groups']:,} groups)")  # fmt: skip
+        print(breakdown(incremental, report))
     return 0
 
 
