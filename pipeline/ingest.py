@@ -117,7 +117,10 @@ _NORMALISER_VERSION = hashlib.sha256(
 
 def raw_hash(record: dict[str, Any]) -> str:
     """What a raw record says (not when it was fetched), with the normaliser's version."""
-    content = {key: value for key, value in record.items() if key != "fetched_at"}
+    content = record
+    if "fetched_at" in record:
+        content = dict(record)
+        del content["fetched_at"]
     text = json_text.dumps(content, sort_keys=True)
     return hashlib.sha256(f"{_NORMALISER_VERSION}\n{text}".encode()).hexdigest()[:32]
 
@@ -199,10 +202,13 @@ def normalise_file(
 ) -> list[SourceBatch]:
     """A handed-over file may hold several sources' records: one batch per source, so each is reported apart."""
     by_source: dict[str, list[dict[str, Any] | UnreadableLine]] = {default_source: []}
+    valid: dict[str, bool] = {}  # a file names few sources: each checked once
     for record in read_jsonl(path):
         own = "" if isinstance(record, UnreadableLine) else str(record.get("source") or "").strip()
+        if own not in valid:
+            valid[own] = bool(own) and valid_source_name(own)
         # A record naming no valid source is reported (and rejected) under the file's own source.
-        name = own if own and valid_source_name(own) and not override_source else default_source
+        name = own if valid[own] and not override_source else default_source
         by_source.setdefault(name, []).append(record)
     batches = [
         normalise_batch(name, records, override_source=override_source, known=known)

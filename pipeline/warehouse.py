@@ -672,23 +672,28 @@ def _upsert_listings(
               OR t.content_hash IS DISTINCT FROM s.content_hash""",
         {"run": run_id, "now": now},
     )
-    columns = [*LISTING_COLUMNS, "raw_hash"]
-    updates = ", ".join(f"{column} = s.{column}" for column in columns if column != "listing_id")
+    # A listing seen again is replaced whole, keeping its group and when it was first seen. Deleted and inserted, not
+    # updated: DuckDB commits an update of every column of scattered rows far more slowly (a second, against a
+    # twentieth, for a thousand rows of a hundred thousand).
     casts = ", ".join(f"CAST({column} AS VARCHAR[]) AS {column}" for column in LIST_COLUMNS)
     con.execute(
+        """CREATE OR REPLACE TEMP TABLE replaced_listings AS
+           SELECT listing_id, group_id, first_seen_run, first_seen_at FROM listings
+           WHERE listing_id IN (SELECT listing_id FROM staged_listings)"""
+    )
+    con.execute("DELETE FROM listings WHERE listing_id IN (SELECT listing_id FROM replaced_listings)")
+    con.execute(
         f"""
-        MERGE INTO listings AS t USING (
-            SELECT * REPLACE ({casts}, CAST(raw_values AS JSON) AS raw_values) FROM staged_listings
-        ) AS s
-        ON t.listing_id = s.listing_id
-        WHEN MATCHED THEN UPDATE SET {updates}, last_seen_run = $run, last_seen_at = $now, withdrawn_at = NULL,
-                                     withdrawn_run = NULL
-        WHEN NOT MATCHED THEN INSERT ({", ".join(columns)}, group_id, first_seen_run, last_seen_run,
-                                      first_seen_at, last_seen_at)
-            VALUES ({", ".join("s." + column for column in columns)}, NULL, $run, $run, $now, $now)
+        INSERT INTO listings BY NAME
+        SELECT s.* REPLACE ({casts}, CAST(raw_values AS JSON) AS raw_values),
+               h.group_id, coalesce(h.first_seen_run, $run) AS first_seen_run, $run AS last_seen_run,
+               coalesce(h.first_seen_at, $now) AS first_seen_at, $now AS last_seen_at,
+               NULL AS withdrawn_at, NULL AS withdrawn_run
+        FROM staged_listings s LEFT JOIN replaced_listings h USING (listing_id)
         """,
         {"run": run_id, "now": now},
     )
+    con.execute("DROP TABLE replaced_listings")
     con.execute("DELETE FROM listing_schedules WHERE listing_id IN (SELECT listing_id FROM staged_listings)")
     con.unregister("staged_listings")
     schedules = _schedule_frame(listings)
@@ -708,11 +713,10 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-IDENTITY = ("source", "source_id")
-
-
 def record_listing_id(record: dict[str, Any]) -> str | None:
-    source, source_id = (str(record.get(key) if record.get(key) is not None else "").strip() for key in IDENTITY)
+    source, source_id = record.get("source"), record.get("source_id")
+    source = "" if source is None else str(source).strip()
+    source_id = "" if source_id is None else str(source_id).strip()
     if not source or not source_id:
         return None
     return listing_id(source, source_id)  # stripped, as RawListing strips them
