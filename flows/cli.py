@@ -422,13 +422,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"no runs yet in {args.warehouse}: run `peergroups run` or `peergroups demo`")
         return 0
     print(f"{'run':30} {'kind':7} {'status':8} {'started (UTC)':20} {'seconds':>8} {'raw':>7} {'listings':>9} "
-          f"{'rejects':>8} {'groups':>7} {'withdrawn':>10}")  # fmt: skip
+          f"{'rejects':>8} {'groups':>7} {'withdrawn':>10} {'link':>12}")  # fmt: skip
     for run in runs:
         started = run["started_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if run["started_at"] else ""
         seconds = f"{run['seconds']:.1f}" if run["seconds"] is not None else "running"
         print(f"{run['run_id']:30} {run['kind']:7} {run['status']:8} {started:20} {seconds:>8} "
               f"{_num(run['raw']):>7} {_num(run['listings']):>9} {_num(run['rejects']):>8} {_num(run['groups']):>7} "
-              f"{_num(run['withdrawn']):>10}")  # fmt: skip
+              f"{_num(run['withdrawn']):>10} {run['link'] or '':>12}")  # fmt: skip
     print(f"\nlatest run {runs[0]['run_id']}, by source:")
     print(f"{'source':24} {'status':8} {'items':>6} {'change':>7} {'rejects':>8} {'new groups':>11} "
           f"{'withdrawn':>10} {'http errors':>12} {'seconds':>8}")  # fmt: skip

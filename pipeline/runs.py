@@ -14,12 +14,14 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 10) -> list[dict[st
         """SELECT run_id, kind, status, started_at, finished_at,
                   date_diff('millisecond', started_at, finished_at) / 1000.0 AS seconds,
                   raw_count, listing_count, reject_count, group_count,
-                  (SELECT sum(coalesce(withdrawn_count, 0)) FROM run_sources s WHERE s.run_id = r.run_id) AS withdrawn
+                  (SELECT sum(coalesce(withdrawn_count, 0)) FROM run_sources s WHERE s.run_id = r.run_id) AS withdrawn,
+                  -- how the groups were brought up to date: full, incremental or none (older runs: unknown)
+                  json_extract_string(report, '$.link.kind') AS link
            FROM runs r ORDER BY started_at DESC, run_id DESC LIMIT ?""",
         [limit],
     ).fetchall()
     names = ["run_id", "kind", "status", "started_at", "finished_at", "seconds", "raw", "listings", "rejects",
-             "groups", "withdrawn"]  # fmt: skip
+             "groups", "withdrawn", "link"]  # fmt: skip
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
