@@ -263,7 +263,8 @@ def spark_session(work: Path) -> Any:
 
 
 def spark_settings(jaro: str) -> Any:
-    """`settings()` with each custom level's SQL renamed for Spark; everything else is the object settings() built."""
+    """`settings()` with each custom level's SQL and each blocking rule renamed for Spark (the grid-cell rules ask
+    for a shared name word with `list_intersect`); everything else is the object settings() built."""
     from splink import comparison_level_library as cll
 
     from pipeline.linkage import settings
@@ -273,6 +274,9 @@ def spark_settings(jaro: str) -> Any:
         for level in comparison._comparison_levels:
             if isinstance(level, cll.CustomLevel):
                 level.sql_condition = to_spark_sql(level.sql_condition, jaro)
+    built.blocking_rules_to_generate_predictions = [
+        to_spark_sql(rule, jaro) for rule in built.blocking_rules_to_generate_predictions
+    ]
     return built
 
 
