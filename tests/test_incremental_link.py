@@ -102,6 +102,7 @@ def test_a_re_run_links_only_what_changed_and_gets_a_full_links_groups(warehouse
                                    WHERE run_id = '{report["run_id"]}' AND event IN ('new', 'changed', 'relisted')
                                 """)[0][0]  # fmt: skip
     assert link_state(warehouse) == ("incremental", events)
+    assert report["link"] == {"kind": "incremental", "rescored": events}
     assert 20 <= events < len(world) * 0.2
 
     assert stored_partition(warehouse) == full_link_partition(warehouse)
@@ -138,6 +139,8 @@ def test_a_different_linkage_model_links_everything_again_though_nothing_changed
     report = ingest(warehouse, world)
     assert query(warehouse, f"SELECT count(*) FROM listing_events WHERE run_id = '{report['run_id']}'")[0][0] == 0
     assert link_state(warehouse) == ("full", None)
+    assert report["link"] == {"kind": "full", "rescored": None}
+    assert ingest(warehouse, world)["link"] == {"kind": "none"}  # and then nothing to do
 
 
 def test_a_change_of_source_trust_rebuilds_the_golden_records(warehouse: Path) -> None:
