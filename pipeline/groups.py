@@ -48,9 +48,14 @@ def _present(value: Any) -> bool:
 
 
 # Above this share of listings new or changed in a run, every pair is scored again: it costs little more than
-# re-scoring theirs, and refreshes the scores of unchanged pairs (which shared-value limits and term frequencies,
-# counted over all listings, move slowly).
+# re-scoring theirs, and refreshes the scores of unchanged pairs (term frequencies and the limits on values shared
+# by hundreds of listings, counted over all listings, move slowly; a phone's levels do not, see below).
 INCREMENTAL_MAX_SHARE = 0.2
+# A phone's comparison turns on two places ("exact" at most two, else a shared line) and its block on twenty rows:
+# one new listing can change the score of pairs of listings that did not change. So the listings sharing a changed
+# listing's phone (before or after the change) are scored again too, where the phone was or is that rare (at most
+# this many listings, plus the changed ones that give it).
+PHONE_RESCORE_MAX = 21
 
 
 def _trust_json(trust: Mapping[str, int] | None) -> str:
@@ -105,9 +110,21 @@ def refresh_groups(
         rescored = {
             row[0]
             for row in con.execute(
-                """SELECT listing_id FROM listing_events WHERE run_id = ? AND event IN ('new', 'changed', 'relisted')
-                   UNION SELECT listing_id FROM listings ANTI JOIN link_keys USING (listing_id)""",
-                [run_id],
+                f"""WITH changed AS (
+                        SELECT listing_id FROM listing_events
+                        WHERE run_id = $run AND event IN ('new', 'changed', 'relisted')
+                        UNION SELECT listing_id FROM listings ANTI JOIN link_keys USING (listing_id)),
+                    phones AS (
+                        SELECT phone, count(*) AS moved FROM (
+                            SELECT listing_id, phone FROM listings SEMI JOIN changed USING (listing_id)
+                            UNION SELECT listing_id, phone FROM link_keys SEMI JOIN changed USING (listing_id))
+                        WHERE phone IS NOT NULL GROUP BY phone),
+                    rare AS (
+                        SELECT phone FROM listings JOIN phones USING (phone)
+                        GROUP BY phone HAVING count(*) <= {PHONE_RESCORE_MAX} + any_value(moved))
+                    SELECT listing_id FROM changed
+                    UNION SELECT listing_id FROM listings SEMI JOIN rare USING (phone)""",
+                {"run": run_id},
             ).fetchall()
         }
         if len(rescored) > INCREMENTAL_MAX_SHARE * len(seniority):

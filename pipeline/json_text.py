@@ -28,7 +28,9 @@ def loads(text: str) -> Any:
 
 
 def dumps(value: Any, *, sort_keys: bool = False) -> str:
-    """JSON text, UTF-8 characters unescaped; values JSON has no type for are written as their str().
+    """JSON text, UTF-8 characters unescaped; values JSON has no type for are written as their str() (dates and times
+    in ISO 8601, `2024-01-02T03:04:05`). NaN and infinities, which JSON cannot write, are written as null (the
+    standard library would write `NaN`, which is not JSON).
 
     Raises ValueError or UnicodeError as json.dumps(...).encode() would, for what cannot be stored (an integer
     of thousands of digits, a lone surrogate).

@@ -576,7 +576,15 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
 
     listings = [listing for batch in batches for listing in batch.listings]
     if listings:
-        _upsert_listings(con, run_id, now, listings, {k: v for batch in batches for k, v in batch.raw_hashes.items()})
+        # Each kept listing's own hash: a record rejected as a duplicate of one in another batch must not lend it its
+        # hash (the listing would then be "confirmed" later with the other record's content).
+        hashes = {
+            listing.listing_id: batch.raw_hashes[listing.listing_id]
+            for batch in batches
+            for listing in batch.listings
+            if listing.listing_id in batch.raw_hashes
+        }
+        _upsert_listings(con, run_id, now, listings, hashes)
     if unchanged:
         _confirm_unchanged(con, run_id, now, [identity for batch in batches for identity in batch.unchanged])
 

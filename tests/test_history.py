@@ -242,6 +242,19 @@ def test_a_record_delivered_in_two_batches_of_one_run_is_rejected_not_lost(wareh
     assert query(warehouse, "SELECT reasons[1] LIKE 'source_id/duplicate:%' FROM rejects") == [(True,)]
 
 
+def test_a_record_kept_from_two_batches_keeps_its_own_raw_hash(warehouse: Path) -> None:
+    """The record kept is the first batch's; the later batch's copy, rejected, must not lend the listing its hash,
+    or the next run's copy of it would be confirmed as unchanged and never read."""
+    first = normalise_batch("beta", [record(1, source="alpha", description="First version.")])
+    second = normalise_batch("alpha", [record(1, description="Second version.")])
+    store_run(warehouse, "run", [first, second])
+    assert query(warehouse, "SELECT description FROM listings") == [("First version.",)]
+    again = batch([record(1, source="alpha", description="Second version.")], seen_in=warehouse)
+    assert again.unchanged == [] and len(again.listings) == 1
+    store_run(warehouse, "run", [again])
+    assert query(warehouse, "SELECT description FROM listings") == [("Second version.",)]
+
+
 @pytest.mark.parametrize("confirmed_by_hash", [False, True])
 def test_a_stale_listing_seen_again_makes_its_group_active(warehouse: Path, confirmed_by_hash: bool) -> None:
     store_run(warehouse, "run", [batch([record(1), record(2)])])
