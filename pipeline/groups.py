@@ -49,13 +49,9 @@ def _present(value: Any) -> bool:
 
 # Above this share of listings new or changed in a run, every pair is scored again: it costs little more than
 # re-scoring theirs, and refreshes the scores of unchanged pairs (term frequencies and the limits on values shared
-# by hundreds of listings, counted over all listings, move slowly; a phone's levels do not, see below).
+# by hundreds of listings, counted over all listings, move slowly; a phone's levels, which can turn on one listing,
+# are checked on every incremental link: see linkage._mark_phone_transitions).
 INCREMENTAL_MAX_SHARE = 0.2
-# A phone's comparison turns on two places ("exact" at most two, else a shared line) and its block on twenty rows:
-# one new listing can change the score of pairs of listings that did not change. So the listings sharing a changed
-# listing's phone (before or after the change) are scored again too, where the phone was or is that rare (at most
-# this many listings, plus the changed ones that give it).
-PHONE_RESCORE_MAX = 21
 
 
 def _trust_json(trust: Mapping[str, int] | None) -> str:
@@ -110,21 +106,9 @@ def refresh_groups(
         rescored = {
             row[0]
             for row in con.execute(
-                f"""WITH changed AS (
-                        SELECT listing_id FROM listing_events
-                        WHERE run_id = $run AND event IN ('new', 'changed', 'relisted')
-                        UNION SELECT listing_id FROM listings ANTI JOIN link_keys USING (listing_id)),
-                    phones AS (
-                        SELECT phone, count(*) AS moved FROM (
-                            SELECT listing_id, phone FROM listings SEMI JOIN changed USING (listing_id)
-                            UNION SELECT listing_id, phone FROM link_keys SEMI JOIN changed USING (listing_id))
-                        WHERE phone IS NOT NULL GROUP BY phone),
-                    rare AS (
-                        SELECT phone FROM listings JOIN phones USING (phone)
-                        GROUP BY phone HAVING count(*) <= {PHONE_RESCORE_MAX} + any_value(moved))
-                    SELECT listing_id FROM changed
-                    UNION SELECT listing_id FROM listings SEMI JOIN rare USING (phone)""",
-                {"run": run_id},
+                """SELECT listing_id FROM listing_events WHERE run_id = ? AND event IN ('new', 'changed', 'relisted')
+                   UNION SELECT listing_id FROM listings ANTI JOIN link_keys USING (listing_id)""",
+                [run_id],
             ).fetchall()
         }
         if len(rescored) > INCREMENTAL_MAX_SHARE * len(seniority):
@@ -183,7 +167,7 @@ def refresh_groups(
         con.execute("INSERT INTO review_queue BY NAME SELECT * FROM staged_review")
         con.unregister("staged_review")
 
-    _store_links(con, result, rescored, run_id, trust)
+    _store_links(con, result, run_id, trust)
     # Only the memberships that moved or whose evidence changed are rewritten: a re-run changes few.
     moved = [m for m in memberships if stored_members.get(m.listing_id) != (m.group_id, m.score, m.evidence)]
     member_frame = pd.DataFrame(
@@ -250,12 +234,11 @@ def _stored_members(
 def _store_links(
     con: duckdb.DuckDBPyConnection,
     result: LinkResult,
-    rescored: set[str] | None,
     run_id: str | None,
     trust: Mapping[str, int] | None,
 ) -> None:
-    """Keep this link's scored pairs for the next run: all of them after a full link, else only the re-scored."""
-    edges = result.edges
+    """Keep this link's scored pairs and keys for the next run: all after a full link, else the re-scored ones."""
+    edges, rescored = result.edges, result.rescored
     if rescored is None:
         con.execute("DELETE FROM link_edges")
         con.execute("DELETE FROM link_keys")
@@ -265,11 +248,11 @@ def _store_links(
             """DELETE FROM link_edges WHERE listing_id_l IN (SELECT listing_id FROM rescored_listings)
                                           OR listing_id_r IN (SELECT listing_id FROM rescored_listings)"""
         )
-        con.execute("DELETE FROM link_keys WHERE listing_id IN (SELECT listing_id FROM rescored_listings)")
         con.unregister("rescored_listings")
         edges = edges[edges["listing_id_l"].isin(rescored) | edges["listing_id_r"].isin(rescored)]
     if result.keys is not None and result.keys.num_rows:
         con.register("staged_keys", result.keys)
+        con.execute("DELETE FROM link_keys WHERE listing_id IN (SELECT listing_id FROM staged_keys)")
         con.execute("INSERT INTO link_keys BY NAME SELECT * FROM staged_keys")
         con.unregister("staged_keys")
     if len(edges):
@@ -348,7 +331,7 @@ def link_listings(
     earlier = EarlierLink(
         changed=rescored,
         edges=con.sql("SELECT * FROM link_edges").to_arrow_table(),
-        keys=con.sql("SELECT * FROM link_keys ANTI JOIN rescored_src USING (listing_id)").to_arrow_table(),
+        keys=con.sql("SELECT * FROM link_keys").to_arrow_table(),
         organizations=[row[0] for row in con.execute("SELECT DISTINCT organization FROM listings").fetchall()],
     )
     con.unregister("rescored_src")

@@ -230,8 +230,9 @@ def build_link_input(
 
     In two steps: each listing's own keys (`link_keys`: name words, address, place, phone, meeting slots), then what
     depends on all listings (shared phones, values too common to block on). `kept_keys` (an earlier link's
-    `link_keys` rows, for listings not in `listings_src`) are added between the two, so an incremental link builds
-    keys only for the listings that changed, which `changed` marks (column `dirty`). Runs in DuckDB so a million
+    `link_keys` rows; those of listings in `listings_src` are replaced) are added between the two, so an incremental
+    link builds keys only for the listings that changed, which `changed` marks (column `dirty`), with the listings
+    whose phone's levels they changed. Runs in DuckDB so a million
     listings cost seconds, not minutes.
     """
     _build_link_keys(con, acronyms)
@@ -244,8 +245,30 @@ def build_link_input(
         con.register("changed_src", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
         dirty = "listing_id IN (SELECT listing_id FROM changed_src)"
     _finish_link_input(con, keys, dirty)
+    if kept_keys is not None and changed is not None:
+        _mark_phone_transitions(con)
     for name in ("kept_keys_src", "changed_src"):
         con.unregister(name)
+
+
+def _mark_phone_transitions(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark `dirty` the unchanged listings whose phone crossed a limit because of the changed ones: "exact" needs the
+    number at two places at most, a phone block twenty rows at most. Their pairs then score differently though
+    nothing of theirs changed (term frequencies move too, but slowly: those are left to the next full link).
+
+    Before: the stored keys (`kept_keys_src`, every listing as the last link saw it); after: `link_input`.
+    """
+    place = "coalesce(zip5, town, online_key, listing_id)"
+    con.execute(
+        f"""UPDATE link_input SET dirty = true WHERE NOT dirty AND phone IN (
+                WITH before AS (SELECT phone, count(DISTINCT {place}) AS places, count(*) AS n FROM kept_keys_src
+                                WHERE phone IS NOT NULL GROUP BY phone),
+                     after AS (SELECT phone, count(DISTINCT {place}) AS places, count(*) AS n FROM link_input
+                               WHERE phone IS NOT NULL GROUP BY phone)
+                SELECT phone FROM after FULL JOIN before USING (phone)
+                WHERE (coalesce(after.places, 0) <= 2) <> (coalesce(before.places, 0) <= 2)
+                   OR (coalesce(after.n, 0) <= 20) <> (coalesce(before.n, 0) <= 20))"""
+    )
 
 
 def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) -> None:
@@ -408,6 +431,8 @@ class LinkResult:
     # `memberships` and `review_pairs` then cover these listings only.
     scope: set[str] | None = None
     keys: Any = None  # the link keys built (LINK_KEY_COLUMNS), for the next incremental link
+    # An incremental link's re-scored listings: the changed ones and those whose phone's levels they changed.
+    rescored: set[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -594,8 +619,8 @@ LINK_COLUMNS = [
 @dataclass(frozen=True)
 class EarlierLink:
     """What an earlier link stored, for an incremental one: the listings that changed since, its scored pairs
-    (EDGE_COLUMNS) and its keys (LINK_KEY_COLUMNS) of the listings that did not, and every listing's organisation
-    (acronyms are counted over all)."""
+    (EDGE_COLUMNS) and its keys (LINK_KEY_COLUMNS, every listing's as that link saw them), and every listing's
+    organisation (acronyms are counted over all)."""
 
     changed: Collection[str]
     edges: Any
@@ -639,6 +664,11 @@ def link_tables(
             changed=None if earlier is None else earlier.changed,
         )
         keys = scratch.sql("SELECT * FROM link_keys").to_arrow_table()
+        rescored = (
+            None
+            if earlier is None
+            else {row[0] for row in scratch.execute("SELECT listing_id FROM link_input WHERE dirty").fetchall()}
+        )
         prepared = time.perf_counter() - started
         # Clustering builds millions of small objects and no cycles: the cyclic collector would only rescan them.
         collecting = gc.isenabled()
@@ -650,7 +680,7 @@ def link_tables(
             if collecting:
                 gc.enable()
         result.timings = {"prepare": prepared, **result.timings}
-        result.keys = keys
+        result.keys, result.rescored = keys, rescored
         return result
     finally:
         scratch.close()
