@@ -31,6 +31,11 @@ SURVIVING_FIELDS = [
     "phone", "email", "website", "conference_url", "conference_phone", "format", "cost", "language",
     "faith_based", "led_by", "registration",
 ]  # fmt: skip
+# What build_golden_records reads of each listing besides SURVIVING_FIELDS.
+GOLDEN_RECORD_INPUTS = [
+    "listing_id", "source", "source_url", "status", "first_seen_at", "last_seen_at", "latitude", "longitude",
+    "coordinates_precision", "topics", "audiences",
+]  # fmt: skip
 # A group is as alive as its liveliest listing: active if any directory lists it as meeting, withdrawn only when
 # every directory has withdrawn it.
 STATUS_RANK = {"active": 0, "temporarily_closed": 1, "stale": 2, "inactive": 3, "withdrawn": 4}
@@ -287,8 +292,11 @@ def _golden_records_for(
     if not memberships:
         return []
     con.register("rebuilt_listings", pd.DataFrame({"listing_id": [m.listing_id for m in memberships]}, dtype="string"))
+    # Only the columns a golden record is made of: a listing row is wide, and converting it costs.
+    columns = ", ".join(dict.fromkeys([*GOLDEN_RECORD_INPUTS, *SURVIVING_FIELDS]))
     listings = con.execute(
-        "SELECT * FROM listings WHERE listing_id IN (SELECT listing_id FROM rebuilt_listings) ORDER BY listing_id"
+        f"""SELECT {columns} FROM listings WHERE listing_id IN (SELECT listing_id FROM rebuilt_listings)
+            ORDER BY listing_id"""
     ).df()
     schedules = con.execute(
         """SELECT listing_id, freq, "interval", byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at,
@@ -351,12 +359,23 @@ def record_id_changes(
     if not moves:
         return
     surviving = {membership.group_id for membership in memberships}
-    rows = [(run_id, old, new, "split" if old in surviving else "merged") for old, new in sorted(moves)]
-    con.executemany(
-        "INSERT INTO group_id_changes (run_id, old_group_id, new_group_id, kind, changed_at) "
-        "VALUES (?, ?, ?, ?, now())",
-        rows,
+    ordered = sorted(moves)
+    changes = pd.DataFrame(
+        {
+            "old_group_id": [old for old, _ in ordered],
+            "new_group_id": [new for _, new in ordered],
+            "kind": ["split" if old in surviving else "merged" for old, _ in ordered],
+        },
+        dtype="string",
     )
+    con.register("staged_id_changes", changes)
+    # One statement, not one per row (DuckDB's executemany costs a statement a row).
+    con.execute(
+        """INSERT INTO group_id_changes (run_id, old_group_id, new_group_id, kind, changed_at)
+           SELECT $run, old_group_id, new_group_id, kind, now() FROM staged_id_changes""",
+        {"run": run_id},
+    )
+    con.unregister("staged_id_changes")
 
 
 # Survivorship: which listing's value a group shows. The one ordering, used for every field.
