@@ -83,3 +83,14 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def query(warehouse: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of one query on a warehouse file, read-only (the file is closed again at once)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, list(params) or None).fetchall()
+    finally:
+        con.close()

@@ -22,11 +22,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from flows.registry import Source, load_registry
-from tests.conftest import run_cli
+from tests.conftest import query, run_cli
 from tests.fault_server import FAULTS, HTML_SELECTORS, MEETINGS, FaultServer, serve_faults
 
 # The faulty directory's own Scrapy settings: a short download timeout and one retry, so a hanging or endless page
@@ -107,14 +106,6 @@ def write_registry(path: Path, entries: list[str], fast: dict[str, Any] = FAST) 
         replace(source, settings={**source.settings, **fast}) if source.name in faulty else source
         for source in load_registry(path)
     ]
-
-
-def query(warehouse: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def listed(warehouse: Path, source: str) -> int:

@@ -18,7 +18,7 @@ import pytest
 from pipeline.ingest import known_raw_hashes, normalise_batch, store_run
 from pipeline.normalise import listing_id
 from pipeline.warehouse import MIGRATIONS, SourceBatch, connect, migrate, transaction
-from tests.conftest import PROJECT_ROOT, run_cli
+from tests.conftest import PROJECT_ROOT, query, run_cli
 
 
 def record(n: int, **extra: Any) -> dict[str, Any]:
@@ -33,14 +33,6 @@ def batch(
     loaded = normalise_batch("riverside", records, known=known_raw_hashes(seen_in) if seen_in else None)
     loaded.complete, loaded.status = complete, status
     return loaded
-
-
-def query(warehouse: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def statuses(warehouse: Path) -> dict[str, str]:

@@ -17,6 +17,7 @@ from pipeline.ingest import known_raw_hashes, normalise_batch, store_run
 from pipeline.linkage import Decision
 from tests.benchmarks.dedupe_data import generate
 from tests.benchmarks.incremental import edit
+from tests.conftest import query
 
 
 def ingest(warehouse: Path, records: list[dict[str, Any]], trust: dict[str, int] | None = None) -> dict[str, Any]:
@@ -31,14 +32,6 @@ def ingest(warehouse: Path, records: list[dict[str, Any]], trust: dict[str, int]
         batch.complete = True
         batches.append(batch)
     return store_run(warehouse, "ingest", batches, trust=trust)
-
-
-def query(warehouse: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def stored_partition(warehouse: Path) -> set[frozenset[str]]:
