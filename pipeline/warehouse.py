@@ -466,9 +466,20 @@ class SourceBatch:
     # Records identical to what the warehouse already holds (same raw hash): not normalised again, only confirmed.
     unchanged: list[str] = field(default_factory=list)
     raw_hashes: dict[str, str] = field(default_factory=dict)  # listing_id → raw hash, for the listings
-    raw_listing_ids: list[str | None] = field(default_factory=list)  # record_listing_id of each raw record, if known
-    raw_digests: list[str | None] = field(default_factory=list)  # raw hash of each raw record, if known
-    raw_confirmed: list[bool] = field(default_factory=list)  # each raw record: confirmed unchanged by its hash
+    # One entry per raw record (normalise_batch fills them; otherwise worked out, or unknown, here): its listing id,
+    # its raw hash, and whether it was confirmed unchanged by that hash (then it is not stored again).
+    raw_listing_ids: list[str | None] = field(default_factory=list)
+    raw_digests: list[str | None] = field(default_factory=list)
+    raw_confirmed: list[bool] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        count = len(self.raw_records)
+        if len(self.raw_listing_ids) != count:
+            self.raw_listing_ids = [record_listing_id(record) for record in self.raw_records]
+        if len(self.raw_digests) != count:
+            self.raw_digests = [None] * count
+        if len(self.raw_confirmed) != count:
+            self.raw_confirmed = [False] * count
 
 
 LISTING_COLUMNS = [
@@ -540,17 +551,17 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
                 _str_or_none(record.get("source")) or batch.source for batch in batches for record in batch.raw_records
             ],
             "source_id": [_str_or_none(record.get("source_id")) for batch in batches for record in batch.raw_records],
-            "listing_id": [identity for batch in batches for identity in _raw_listing_ids(batch)],
+            "listing_id": [identity for batch in batches for identity in batch.raw_listing_ids],
             "received_at": now,
             # A record identical to the stored one (confirmed by its raw hash) is not stored again; see raw_records.
             "payload": [
                 None if stored and identity in unchanged else json_text.dumps(record)
                 for batch in batches
                 for record, identity, stored in zip(
-                    batch.raw_records, _raw_listing_ids(batch), _raw_confirmed(batch), strict=True
+                    batch.raw_records, batch.raw_listing_ids, batch.raw_confirmed, strict=True
                 )
             ],
-            "raw_hash": [digest for batch in batches for digest in _raw_digests(batch)],
+            "raw_hash": [digest for batch in batches for digest in batch.raw_digests],
         }
     )
     if len(raw_frame):
@@ -587,24 +598,6 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
         _upsert_listings(con, run_id, now, listings, hashes)
     if unchanged:
         _confirm_unchanged(con, run_id, now, [identity for batch in batches for identity in batch.unchanged])
-
-
-def _raw_listing_ids(batch: SourceBatch) -> list[str | None]:
-    if len(batch.raw_listing_ids) == len(batch.raw_records):
-        return batch.raw_listing_ids
-    return [record_listing_id(record) for record in batch.raw_records]
-
-
-def _raw_digests(batch: SourceBatch) -> list[str | None]:
-    if len(batch.raw_digests) == len(batch.raw_records):
-        return batch.raw_digests
-    return [None] * len(batch.raw_records)
-
-
-def _raw_confirmed(batch: SourceBatch) -> list[bool]:
-    if len(batch.raw_confirmed) == len(batch.raw_records):
-        return batch.raw_confirmed
-    return [False] * len(batch.raw_records)
 
 
 def _confirm_unchanged(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, listing_ids: list[str]) -> None:
