@@ -9,6 +9,7 @@ each field.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -19,7 +20,15 @@ import duckdb
 import pandas as pd
 
 from pipeline.dedupe import Membership
-from pipeline.linkage import LINK_COLUMNS, LINK_MODEL_VERSION, Decision, EarlierLink, LinkResult, link_tables
+from pipeline.linkage import (
+    LINK_COLUMNS,
+    LINK_MODEL_VERSION,
+    Decision,
+    EarlierLink,
+    LinkResult,
+    link_tables,
+    organisation_acronyms,
+)
 from schemas.listing import Schedule
 from schemas.vocab import WEEKDAY_CODES, Freq
 
@@ -63,11 +72,20 @@ def _trust_json(trust: Mapping[str, int] | None) -> str:
     return json.dumps(dict(sorted((trust or {}).items())))
 
 
+def link_model(con: duckdb.DuckDBPyConnection) -> str:
+    """The linkage model the listings are linked with: the linkage code, and the organisation initials set aside from
+    names (counted over all listings, so a new organisation's initials change the name words of listings that did
+    not change: stored link keys and scores then no longer hold)."""
+    organizations = [row[0] for row in con.execute("SELECT DISTINCT organization FROM listings").fetchall()]
+    initials = "\n".join(organisation_acronyms(organizations))
+    return f"{LINK_MODEL_VERSION}:{hashlib.sha256(initials.encode()).hexdigest()[:12]}"
+
+
 def links_outdated(con: duckdb.DuckDBPyConnection, trust: Mapping[str, int] | None = None) -> bool:
     """The stored links and golden records were made by another linkage model or with other source trust (or
     never): the groups must be rebuilt even if no listing changed."""
     state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
-    return state is None or state[0] != LINK_MODEL_VERSION or not _same_trust(state, trust)
+    return state is None or state[0] != link_model(con) or not _same_trust(state, trust)
 
 
 def _same_trust(state: tuple[Any, ...] | None, trust: Mapping[str, int] | None) -> bool:
@@ -105,8 +123,9 @@ def refresh_groups(
             "SELECT listing_id_l, listing_id_r, same FROM review_decisions ORDER BY decided_at"
         ).fetchall()
     ]
+    model = link_model(con)
     rescored: set[str] | None = None
-    if not relink and run_id is not None and state is not None and state[0] == LINK_MODEL_VERSION:
+    if not relink and run_id is not None and state is not None and state[0] == model:
         # New, edited or back; and any listing without stored keys (none, unless a link was interrupted).
         rescored = {
             row[0]
@@ -172,7 +191,7 @@ def refresh_groups(
         con.execute("INSERT INTO review_queue BY NAME SELECT * FROM staged_review")
         con.unregister("staged_review")
 
-    _store_links(con, result, run_id, trust)
+    _store_links(con, result, model, run_id, trust)
     # Only the memberships that moved or whose evidence changed are rewritten: a re-run changes few.
     moved = [m for m in memberships if stored_members.get(m.listing_id) != (m.group_id, m.score, m.evidence)]
     member_frame = pd.DataFrame(
@@ -239,6 +258,7 @@ def _stored_members(
 def _store_links(
     con: duckdb.DuckDBPyConnection,
     result: LinkResult,
+    model: str,
     run_id: str | None,
     trust: Mapping[str, int] | None,
 ) -> None:
@@ -270,7 +290,7 @@ def _store_links(
     con.execute("DELETE FROM link_state")
     con.execute(
         "INSERT INTO link_state VALUES (?, ?, now(), ?, ?, ?)",
-        [LINK_MODEL_VERSION, _trust_json(trust), run_id, "full" if rescored is None else "incremental",
+        [model, _trust_json(trust), run_id, "full" if rescored is None else "incremental",
          None if rescored is None else len(rescored)],
     )  # fmt: skip
 

@@ -49,6 +49,11 @@ MAX_BLOCK = 300
 # by half a cell put any two points less than half a cell apart on each axis in one cell of at least one grid.
 CELL = 0.004
 SAME_PLACE_KM = 0.15
+# A phone is "exact" evidence only at this many places at most (else a shared line: a chapter office, a helpline);
+# it is a block only up to this many rows. One place: listings at one ZIP, town or join link.
+SHARED_LINE_PLACES = 2
+PHONE_BLOCK_ROWS = 20
+_PHONE_PLACE = "coalesce(zip5, town, online_key, listing_id)"
 
 # The linkage's own code, hashed: links stored by one run are reused by the next (which re-scores only the pairs
 # of listings that changed) only while the model that scored them is the same.
@@ -131,7 +136,7 @@ COMPARISONS: dict[str, list[Level]] = {
     ],
     "phone": [
         Level("missing", "l.phone IS NULL OR r.phone IS NULL"),
-        Level("exact", "l.phone = r.phone AND l.phone_groups <= 2", 0.65, 0.0005, "phone"),
+        Level("exact", f"l.phone = r.phone AND l.phone_groups <= {SHARED_LINE_PLACES}", 0.65, 0.0005, "phone"),
         # A chapter's one line on many differently named groups says nothing about which group it is.
         Level("shared line", "l.phone = r.phone", 0.05, 0.05),
         Level("else", None, 0.3, 0.9495),
@@ -258,16 +263,16 @@ def _mark_phone_transitions(con: duckdb.DuckDBPyConnection) -> None:
 
     Before: the stored keys (`kept_keys_src`, every listing as the last link saw it); after: `link_input`.
     """
-    place = "coalesce(zip5, town, online_key, listing_id)"
     con.execute(
         f"""UPDATE link_input SET dirty = true WHERE NOT dirty AND phone IN (
-                WITH before AS (SELECT phone, count(DISTINCT {place}) AS places, count(*) AS n FROM kept_keys_src
-                                WHERE phone IS NOT NULL GROUP BY phone),
-                     after AS (SELECT phone, count(DISTINCT {place}) AS places, count(*) AS n FROM link_input
+                WITH before AS (SELECT phone, count(DISTINCT {_PHONE_PLACE}) AS places, count(*) AS n
+                                FROM kept_keys_src WHERE phone IS NOT NULL GROUP BY phone),
+                     after AS (SELECT phone, any_value(phone_groups) AS places, count(*) AS n FROM link_input
                                WHERE phone IS NOT NULL GROUP BY phone)
                 SELECT phone FROM after FULL JOIN before USING (phone)
-                WHERE (coalesce(after.places, 0) <= 2) <> (coalesce(before.places, 0) <= 2)
-                   OR (coalesce(after.n, 0) <= 20) <> (coalesce(before.n, 0) <= 20))"""
+                WHERE (coalesce(after.places, 0) <= {SHARED_LINE_PLACES})
+                          <> (coalesce(before.places, 0) <= {SHARED_LINE_PLACES})
+                   OR (coalesce(after.n, 0) <= {PHONE_BLOCK_ROWS}) <> (coalesce(before.n, 0) <= {PHONE_BLOCK_ROWS}))"""
     )
 
 
@@ -369,13 +374,6 @@ def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
         con.execute(statement, used or None)
 
 
-# The columns of `link_keys`, as the warehouse stores them between runs (table link_keys).
-LINK_KEY_COLUMNS = [
-    "listing_id", "source", "name_tokens", "online_key", "address_key", "latitude", "longitude", "zip5", "town",
-    "phone", "slots", "days", "times", "named_by_venue", "name_core", "street_key", "precise",
-]  # fmt: skip
-
-
 def _finish_link_input(con: duckdb.DuckDBPyConnection, keys: str, dirty: str | None) -> None:
     """`link_input` from the keys (`keys`, a query): what depends on every listing (shared phones, values too common
     to block on, crowded grid cells); and `dirty`, an expression, if given."""
@@ -384,7 +382,7 @@ def _finish_link_input(con: duckdb.DuckDBPyConnection, keys: str, dirty: str | N
         CREATE OR REPLACE TABLE link_input AS
         WITH named AS ({keys}),
              -- A number given at more than two places is a shared line (a chapter office, a national helpline).
-             phones AS (SELECT phone, count(DISTINCT coalesce(zip5, town, online_key, listing_id))
+             phones AS (SELECT phone, count(DISTINCT {_PHONE_PLACE})
                                       AS phone_groups, count(*) AS phone_rows
                         FROM named WHERE phone IS NOT NULL GROUP BY phone),
              -- Values shared by too many listings to block on (few rows: a semi-join, not a window per row).
@@ -401,7 +399,7 @@ def _finish_link_input(con: duckdb.DuckDBPyConnection, keys: str, dirty: str | N
                CASE WHEN address_key NOT IN (SELECT address_key FROM common_addresses) THEN address_key END
                    AS address_block,
                CASE WHEN online_key NOT IN (SELECT online_key FROM common_links) THEN online_key END AS online_block,
-               CASE WHEN phones.phone_rows <= 20 THEN phone END AS phone_block,
+               CASE WHEN phones.phone_rows <= {PHONE_BLOCK_ROWS} THEN phone END AS phone_block,
                {_cells(0, 0)} AS cell_0, {_cells(0.5, 0)} AS cell_1, {_cells(0, 0.5)} AS cell_2,
                {_cells(0.5, 0.5)} AS cell_3{f", {dirty} AS dirty" if dirty else ""}
         FROM named LEFT JOIN phones USING (phone)
@@ -430,7 +428,7 @@ class LinkResult:
     # The listings clustered again (None: all). An incremental link leaves the groups of all others as they were;
     # `memberships` and `review_pairs` then cover these listings only.
     scope: set[str] | None = None
-    keys: Any = None  # the link keys built (LINK_KEY_COLUMNS), for the next incremental link
+    keys: Any = None  # the link keys built (table link_keys), for the next incremental link
     # An incremental link's re-scored listings: the changed ones and those whose phone's levels they changed.
     rescored: set[str] | None = None
 
@@ -564,7 +562,7 @@ def link(
         edges, meta, decisions, previous or {}, seniority or {}, count, con, scope=scope
     )
     timings["cluster"] = time.perf_counter() - mark
-    return LinkResult(memberships, review, timings, edges, scope)
+    return LinkResult(memberships, review, timings, edges, scope, rescored=None if scope is None else set(changed))
 
 
 def _changed_neighbourhood(con: duckdb.DuckDBPyConnection) -> None:
@@ -619,7 +617,7 @@ LINK_COLUMNS = [
 @dataclass(frozen=True)
 class EarlierLink:
     """What an earlier link stored, for an incremental one: the listings that changed since, its scored pairs
-    (EDGE_COLUMNS) and its keys (LINK_KEY_COLUMNS, every listing's as that link saw them), and every listing's
+    (EDGE_COLUMNS) and its keys (`link_keys`, every listing's as that link saw them), and every listing's
     organisation (acronyms are counted over all)."""
 
     changed: Collection[str]
@@ -664,11 +662,6 @@ def link_tables(
             changed=None if earlier is None else earlier.changed,
         )
         keys = scratch.sql("SELECT * FROM link_keys").to_arrow_table()
-        rescored = (
-            None
-            if earlier is None
-            else {row[0] for row in scratch.execute("SELECT listing_id FROM link_input WHERE dirty").fetchall()}
-        )
         prepared = time.perf_counter() - started
         # Clustering builds millions of small objects and no cycles: the cyclic collector would only rescan them.
         collecting = gc.isenabled()
@@ -680,7 +673,7 @@ def link_tables(
             if collecting:
                 gc.enable()
         result.timings = {"prepare": prepared, **result.timings}
-        result.keys, result.rescored = keys, rescored
+        result.keys = keys
         return result
     finally:
         scratch.close()
@@ -780,7 +773,7 @@ def cluster_links(
             for item in (decision.listing_id_l, decision.listing_id_r):
                 best[item] = (1.0, "review=same")
 
-    columns = (edges[name].tolist() for name in ("listing_id_l", "listing_id_r", "match_probability", "evidence"))
+    columns = (edges[name].tolist() for name in EDGE_COLUMNS)
     for left, right, probability, evidence in zip(*columns, strict=True):
         if decided and frozenset((left, right)) in decided:
             continue
@@ -809,7 +802,7 @@ def cluster_links(
         for group_ids, group_id in zip(groups, ids, strict=True)
         for listing in group_ids
     ]
-    review = pd.DataFrame(review_rows, columns=["listing_id_l", "listing_id_r", "match_probability", "evidence"])
+    review = pd.DataFrame(review_rows, columns=EDGE_COLUMNS)
     return memberships, review
 
 

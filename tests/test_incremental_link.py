@@ -162,6 +162,16 @@ def test_a_different_linkage_model_links_everything_again_though_nothing_changed
     assert ingest(warehouse, world)["link"] == {"kind": "none"}  # and then nothing to do
 
 
+def test_a_new_organisations_initials_link_everything_again(warehouse: Path, world: list) -> None:
+    """Initials are set aside from every listing's name ("ZQPN Family Support"): a new organisation's change the
+    name words of listings that did not change, so their stored keys and scores no longer hold."""
+    ingest(warehouse, world)
+    newcomer = {**world[0], "source_id": "newcomer-1", "organization": "Zephyr Quarry Peer Network"}
+    assert ingest(warehouse, [*world, newcomer])["link"]["kind"] == "full"
+    again = {**world[1], "source_id": "newcomer-2", "organization": "Zephyr Quarry Peer Network"}
+    assert ingest(warehouse, [*world, newcomer, again])["link"]["kind"] == "incremental"
+
+
 def test_a_change_of_source_trust_rebuilds_the_golden_records(warehouse: Path) -> None:
     def listing(source: str, description: str) -> dict[str, Any]:
         return {"source": source, "source_id": "1", "name": "Harbor Bipolar Peer Support", "description": description,
