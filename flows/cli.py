@@ -291,10 +291,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     # A file's name becomes the source name of records that give none: made a valid name ("my file" → "my_file").
     source = args.source or re.sub(r"[^\w.\-]+", "_", args.file.stem).strip("_")[:SOURCE_NAME_MAX] or "handover"
-    from flows.registry import registry_trust
-
-    trust = registry_trust(DEFAULT_REGISTRY)
-    report = ingest_flow(args.file, source, args.warehouse, bool(args.source), args.complete, trust=trust)
+    # Source trust is the warehouse's (set by the registry of `run`, `serve` or `demo`), kept as it is.
+    report = ingest_flow(args.file, source, args.warehouse, bool(args.source), args.complete)
     print_report(report)
     return 0
 
@@ -340,7 +338,6 @@ def cmd_review(args: argparse.Namespace) -> int:
         print("record a decision: peergroups review --same ID ID   or   peergroups review --different ID ID")
         return 0
 
-    from flows.registry import registry_trust
     from pipeline.ingest import store_run
 
     _prepare(args.warehouse)
@@ -349,7 +346,6 @@ def cmd_review(args: argparse.Namespace) -> int:
         args.warehouse,
         "review",
         [],
-        trust=registry_trust(DEFAULT_REGISTRY),
         before_link=lambda con: record_decision(con, pair[0], pair[1], same=same, note=args.note),
     )
     print(

@@ -185,13 +185,6 @@ def _strings(value: object, what: str) -> list[str]:
     raise RegistryError(f"{what} must be a string or a list of strings, not {value!r}")
 
 
-def registry_trust(path: Path) -> dict[str, int]:
-    """Every registered source's `trust`, for survivorship whichever sources a run touches; none without a registry."""
-    if not path.exists():
-        return {}
-    return {source.name: source.trust for source in load_registry(path)}
-
-
 def select_sources(sources: list[Source], names: list[str] | None) -> list[Source]:
     if not names:
         return sources

@@ -85,11 +85,17 @@ def links_outdated(con: duckdb.DuckDBPyConnection, trust: Mapping[str, int] | No
     """The stored links and golden records were made by another linkage model or with other source trust (or
     never): the groups must be rebuilt even if no listing changed."""
     state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
-    return state is None or state[0] != link_model(con) or not _same_trust(state, trust)
+    return state is None or state[0] != link_model(con) or _stored_trust(state) != source_trust(state, trust)
 
 
-def _same_trust(state: tuple[Any, ...] | None, trust: Mapping[str, int] | None) -> bool:
-    return state is not None and json.loads(state[1] or "{}") == dict(trust or {})
+def _stored_trust(state: tuple[Any, ...] | None) -> dict[str, int]:
+    return json.loads(state[1] or "{}") if state is not None else {}
+
+
+def source_trust(state: tuple[Any, ...] | None, trust: Mapping[str, int] | None) -> dict[str, int]:
+    """The trust to build golden records with: the warehouse's, with the given sources' trust over it. A run that
+    crawls some sources, or an `ingest` that knows none, leaves the other sources' trust as it was."""
+    return {**_stored_trust(state), **(trust or {})}
 
 
 def refresh_groups(
@@ -114,6 +120,7 @@ def refresh_groups(
     previous = dict(con.execute("SELECT listing_id, group_id FROM group_members").fetchall())
     old_group_ids = set(previous.values())
     state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
+    trust = source_trust(state, trust)
     # Older listings keep group ids on ties: rank by first seen, then id.
     ordered = con.execute("SELECT listing_id FROM listings ORDER BY first_seen_at, listing_id").fetchall()
     seniority = {listing: rank for rank, (listing,) in enumerate(ordered)}
@@ -140,7 +147,7 @@ def refresh_groups(
     result = link_listings(con, previous, decisions, seniority, rescored)
     edited = (
         {row[0] for row in con.execute("SELECT listing_id FROM listing_events WHERE run_id = ?", [run_id]).fetchall()}
-        if run_id is not None and _same_trust(state, trust)
+        if run_id is not None and state is not None and _stored_trust(state) == trust
         else set(seniority)  # every golden record is rebuilt: survivorship ranks sources by their trust
     )
 

@@ -180,5 +180,8 @@ def test_a_change_of_source_trust_rebuilds_the_golden_records(warehouse: Path) -
     records = [listing("alpha-directory", "Told by alpha."), listing("beta-directory", "Told by beta, at length.")]
     ingest(warehouse, records, trust={"alpha-directory": 5})
     assert query(warehouse, "SELECT description FROM groups") == [("Told by alpha.",)]
-    ingest(warehouse, records, trust={"beta-directory": 5})
+    ingest(warehouse, records, trust={"alpha-directory": 0, "beta-directory": 5})
     assert query(warehouse, "SELECT description FROM groups") == [("Told by beta, at length.",)]
+    ingest(warehouse, records)  # a run that names no trust (an `ingest`) keeps the warehouse's
+    assert query(warehouse, "SELECT description FROM groups") == [("Told by beta, at length.",)]
+    assert query(warehouse, "SELECT trust FROM link_state") == [('{"alpha-directory": 0, "beta-directory": 5}',)]
