@@ -29,8 +29,8 @@ def loads(text: str) -> Any:
 
 def dumps(value: Any, *, sort_keys: bool = False) -> str:
     """JSON text, UTF-8 characters unescaped; values JSON has no type for are written as their str() (dates and times
-    in ISO 8601, `2024-01-02T03:04:05`). NaN and infinities, which JSON cannot write, are written as null (the
-    standard library would write `NaN`, which is not JSON).
+    in ISO 8601, `2024-01-02T03:04:05`). NaN and infinities, which JSON cannot write, are written as null; only in a
+    value orjson cannot write at all (an integer beyond 64 bits) does the standard library write them, as `NaN`.
 
     Raises ValueError or UnicodeError as json.dumps(...).encode() would, for what cannot be stored (an integer
     of thousands of digits, a lone surrogate).
