@@ -37,7 +37,6 @@ HTTPCACHE_ENABLED = False
 # Scrapy's RFC2616Policy and cache middleware answer for a site that is down (5xx, timeout, reset) with the stored
 # copy, so a dead directory would look healthy and its listings never go stale: ours report the failure instead.
 HTTPCACHE_POLICY = "spiders.middlewares.ConditionalOnlyPolicy"
-HTTPCACHE_IGNORE_HTTP_CODES = [500, 502, 503, 504, 408, 429]
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
     "spiders.middlewares.ErrorsVisibleHttpCacheMiddleware": 900,

@@ -218,9 +218,8 @@ def test_lone_surrogates_and_unreadable_lines_end_as_rows(tmp_path: Path) -> Non
     )
     batches = normalise_file(path, "handover")
     report = store_run(tmp_path / "w.duckdb", "test", batches)
-    assert report["totals"] | {"groups": 0, "new_groups": 0} == {
-        "raw": 3, "listings": 2, "rejects": 1, "groups": 0, "new_groups": 0, "withdrawn": 0,
-    }  # fmt: skip
+    counts = {key: report["totals"][key] for key in ("raw", "listings", "rejects", "withdrawn")}
+    assert counts == {"raw": 3, "listings": 2, "rejects": 1, "withdrawn": 0}
 
 
 def test_a_handover_file_with_several_sources_reports_each(tmp_path: Path) -> None:
