@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="show the last runs and how each source did in the latest")
     _add_warehouse(status)
-    status.add_argument("--runs", type=int, default=10, help="how many recent runs to list (default: 10)")
+    status.add_argument("--runs", type=int, default=10, metavar="N", help="how many recent runs to list (default: 10)")
     status.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
     report = commands.add_parser("report", help="write a self-contained HTML report with charts")
@@ -483,7 +483,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def _latest_source_runs(warehouse: Path) -> dict[str, tuple[str, int]]:
-    """source → (status of its latest run, listings held), or nothing when there is no warehouse yet."""
+    """source → (status of its latest run, listings held: not withdrawn), or nothing when there is no warehouse yet."""
     from pipeline.warehouse import connect
 
     if not warehouse.exists():
@@ -492,7 +492,7 @@ def _latest_source_runs(warehouse: Path) -> dict[str, tuple[str, int]]:
     try:
         rows = con.execute(
             """SELECT r.source, arg_max(r.status, r.run_id),
-                      (SELECT count(*) FROM listings l WHERE l.source = r.source)
+                      (SELECT count(*) FROM listings l WHERE l.source = r.source AND l.status <> 'withdrawn')
                FROM run_sources r GROUP BY r.source"""
         ).fetchall()
     finally:
