@@ -71,16 +71,6 @@ class UnreadableLine:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def _without_lone_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    if isinstance(value, dict):
-        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_lone_surrogates(item) for item in value]
-    return value
-
-
 def read_jsonl(path: Path) -> Iterator[dict[str, Any] | UnreadableLine]:
     """RawListing JSON lines. A line that is not a JSON object comes back as an UnreadableLine, never dropped."""
     try:
@@ -101,7 +91,7 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any] | UnreadableLine]:
                     yield UnreadableLine(number, line.rstrip("\n"))
                     continue
                 lone = "\\u" in line and _SURROGATE_ESCAPE.search(line)
-                yield _without_lone_surrogates(record) if lone else record
+                yield readable(record) if lone else record
         except UnicodeDecodeError as error:
             raise InputError(f"{path} is not UTF-8 text (byte {error.start}): is it a JSON lines file?") from error
 
@@ -162,7 +152,7 @@ def normalise_batch(
         try:
             digest = raw_hash(record)
             json_text.dumps(record.get("fetched_at"))  # stored, not hashed
-        except (ValueError, UnicodeError):
+        except ValueError:  # UnicodeError included
             # A huge integer or a lone surrogate: kept in readable form, or the load could not store it.
             record = readable(record)
             raw_records[-1] = record

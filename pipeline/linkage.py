@@ -591,18 +591,19 @@ def affected_listings(
         members[group_id].append(listing)
     same = [(d.listing_id_l, d.listing_id_r) for d in decisions if d.same]
     scope = set(changed)
-    while True:
-        grown = set(scope)
-        for listing in scope:
+    frontier = set(scope)  # each step grows from the listings the last one added, not the whole scope again
+    while frontier:
+        reached: set[str] = set()
+        for listing in frontier:
             if listing in previous:
-                grown.update(members[previous[listing]])
-        touching = left.isin(scope) | right.isin(scope)
-        grown.update(left[touching])
-        grown.update(right[touching])
-        grown.update(item for pair in same if pair[0] in scope or pair[1] in scope for item in pair)
-        if len(grown) == len(scope):
-            return scope
-        scope = grown
+                reached.update(members[previous[listing]])
+        touching = left.isin(frontier) | right.isin(frontier)
+        reached.update(left[touching])
+        reached.update(right[touching])
+        reached.update(item for pair in same if pair[0] in frontier or pair[1] in frontier for item in pair)
+        frontier = reached - scope
+        scope |= frontier
+    return scope
 
 
 TRAIN_MIN = 5000

@@ -87,7 +87,7 @@ def normalise(record: dict[str, Any]) -> GroupListing | Reject:
     """Never raises for bad data: every record comes back as a listing or as a reject that says why."""
     try:
         return _normalise(record)
-    except (ValueError, UnicodeError):
+    except ValueError:  # UnicodeError included
         # A huge integer or a lone surrogate somewhere in the record: read what can be read.
         return _normalise(readable(record))
 

@@ -187,3 +187,14 @@ def test_a_tie_keeps_the_id_of_the_longest_known_member() -> None:
         rec("old", "s2", "Hope Circle", {("MO", "19:00")}, seniority=1, **ST_MARK),
     ]
     assert {m.group_id for m in cluster(records, previous)} == {"G-old"}
+
+
+def test_new_group_ids_never_take_an_id_held_elsewhere() -> None:
+    """An incremental link names only the groups it re-clustered: ids of groups it left alone are reserved."""
+    from pipeline.dedupe import assign_group_ids
+
+    fresh = assign_group_ids([["L2"]], {}, {})[0]  # the id a new group of L2 would get
+    ids = assign_group_ids([["L2"], ["L3", "L4"]], {"L3": "G-kept", "L4": "G-kept"}, {}, reserved={fresh})
+    assert ids[1] == "G-kept"
+    assert ids[0] != fresh and ids[0] not in {"G-kept"}
+    assert assign_group_ids([["L2"]], {}, {}, reserved={"G-other"}) == [fresh]

@@ -1011,13 +1011,14 @@ class _Renderer:
     def _text(self, group: Group, style: str, stale_rate: float = 0.0) -> str:
         start, end = self._start_end(group, stale_rate)
         days = group.days
+        weeks = " & ".join(ORDINAL_SHORT[o] for o in group.ordinals)  # "2nd & 4th"
         if style == "compact":  # "Tuesdays 7-8:30pm", "2nd & 4th Tuesdays 7-8:30pm", "Daily 7-8pm"
             when = _range12(start, end)
             if group.daily:
                 return f"Daily {when}"
             plural = [DAY_FULL[day] + "s" for day in days]
             if group.ordinals:
-                return f"{' & '.join(ORDINAL_SHORT[o] for o in group.ordinals)} {_join_words(plural, '&')} {when}"
+                return f"{weeks} {_join_words(plural, '&')} {when}"
             return f"{_join_words(plural, '&')} {when}"
         if style == "abbr24":  # "Tue 19:00", "Mon, Thu 19:00-20:30", "2nd & 4th Tue 19:00"
             when = _hm(start) if self.rng.random() < 0.5 else f"{_hm(start)}-{_hm(end)}"
@@ -1025,7 +1026,7 @@ class _Renderer:
                 return f"Mon-Sun {when}"
             names = ", ".join(DAY_ABBR[day] for day in days)
             if group.ordinals:
-                return f"{' & '.join(ORDINAL_SHORT[o] for o in group.ordinals)} {names} {when}"
+                return f"{weeks} {names} {when}"
             return f"{names} {when}"
         if style == "words":  # "Tuesdays at 7:00 PM", "Second and fourth Tuesday, 7:00 PM"
             when = _time12(start)
@@ -1045,7 +1046,7 @@ class _Renderer:
                 return f"Every day {when}"
             names = " & ".join(DAY_SHORT[day] for day in days)
             if group.ordinals:
-                return f"{' & '.join(ORDINAL_SHORT[o] for o in group.ordinals)} {names} {when}"
+                return f"{weeks} {names} {when}"
             return f"{names} {when}"
         # "zone": "Tuesdays 7:00 PM ET"
         zone = ZONE_WORDS.get(group.town.zone)
@@ -1054,7 +1055,7 @@ class _Renderer:
             return f"Daily at {when}"
         plural = [DAY_FULL[day] + "s" for day in days]
         if group.ordinals:
-            return f"{' & '.join(ORDINAL_SHORT[o] for o in group.ordinals)} {_join_words(plural, '&')} {when}"
+            return f"{weeks} {_join_words(plural, '&')} {when}"
         return f"{_join_words(plural, 'and')} {when}"
 
     def _rrule(self, group: Group, *, seconds: bool, stale_rate: float = 0.0) -> dict[str, Any]:
