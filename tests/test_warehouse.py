@@ -207,6 +207,45 @@ def test_an_older_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
     assert units == 2
 
 
+def test_migration_6_drops_the_key_indexes_and_keeps_every_row_and_column(tmp_path: Path) -> None:
+    """A warehouse of schema 5, with listings, groups, members and link keys, comes out of migration 6 with the
+    same columns, types and rows, and without key indexes; its views still read, and loads go on."""
+    from pipeline.groups import refresh_groups
+
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ)"
+    )
+    for version, description, change in MIGRATIONS[:5]:
+        with transaction(con):
+            con.execute(change)  # type: ignore[arg-type]
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, description])
+    with transaction(con):
+        load_batches(con, "r1", [normalise_batch("riverside", RECORDS)])
+        refresh_groups(con, "r1")
+    tables = ["listings", "groups", "group_members", "link_keys"]
+
+    def shape(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        return {table: ([row[:3] for row in con.execute(f"DESCRIBE {table}").fetchall()],  # name, type, null
+                        sorted(map(str, con.execute(f"SELECT * FROM {table}").fetchall()))) for table in tables}  # fmt: skip
+
+    before = shape(con)
+    assert all(before[table][1] for table in tables)  # every table holds rows to carry over
+    keys = "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND table_name = ?"
+    assert all(con.execute(keys, [table]).fetchone()[0] == 1 for table in tables)  # type: ignore[index]
+    con.close()
+
+    connect(path).close()  # migrates
+    con = duckdb.connect(str(path), read_only=True)
+    assert shape(con) == before
+    assert all(con.execute(keys, [table]).fetchone()[0] == 0 for table in tables)  # type: ignore[index]
+    assert con.execute("SELECT count(*) FROM group_meetings").fetchone()[0] > 0  # type: ignore[index]
+    con.close()
+    report = store_run(path, "test", [normalise_batch("riverside", RECORDS)])
+    assert report["totals"]["listings"] == counts(path)["listings"] == len(before["listings"][1])
+
+
 def test_lone_surrogates_and_unreadable_lines_end_as_rows(tmp_path: Path) -> None:
     from pipeline.ingest import normalise_file
 
