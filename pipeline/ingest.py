@@ -267,17 +267,14 @@ def store_run(
                 batch.source = readable(batch.source)  # a caller's name with a lone surrogate cannot be stored
             loaded = [batch for batch in batches if batch.status != "failed"]
             _reject_duplicates_across_batches(loaded)
-            drops = {batch.source: _sharp_drop(con, batch) for batch in loaded}
+            earlier = earlier_runs(con, [batch.source for batch in batches])
+            drops = {batch.source: _sharp_drop(batch, earlier.get(batch.source)) for batch in loaded}
             for batch in loaded:
                 if drops[batch.source]:
                     batch.status, batch.error = "broken", drops[batch.source]
             load_batches(con, run_id, loaded)
             stage("load_s")
-            withdrawn = {
-                batch.source: withdraw_unlisted(con, run_id, batch)
-                for batch in loaded
-                if batch.complete and batch.status == "ok"
-            }
+            withdrawn = withdraw_unlisted(con, run_id, [b for b in loaded if b.complete and b.status == "ok"])
             mark_stale(con, run_id)
             stage("withdraw_s")
             if before_link is not None:
@@ -298,13 +295,15 @@ def store_run(
             source_rows = [
                 _source_row(batch, new_by_source.get(batch.source, 0), withdrawn.get(batch.source)) for batch in batches
             ]
+            changed_by_source = dict(con.execute(
+                """SELECT source, count(*) FROM listing_events WHERE run_id = ? AND event = 'changed'
+                   GROUP BY source""", [run_id]).fetchall())  # fmt: skip
             for row in source_rows:
-                row["missing_jumps"] = _missing_jumps(con, row)
-                row["change"] = _change_since_last_run(con, row)
-                row["changed"] = con.execute(
-                    "SELECT count(*) FROM listing_events WHERE run_id = ? AND source = ? AND event = 'changed'",
-                    [run_id, row["source"]],
-                ).fetchall()[0][0]
+                before = earlier.get(row["source"])
+                row["missing_jumps"] = _missing_jumps(row, before)
+                # Records now minus records in the source's previous run (None for its first run).
+                row["change"] = None if before is None or before.last_raw is None else row["raw"] - before.last_raw
+                row["changed"] = changed_by_source.get(row["source"], 0)
                 row["http_errors"] = http_errors(row["crawl_stats"])
             # Any source not fully healthy (failed, broken, or partial: some of its pages failed) makes the run
             # partial; only every source failing makes it failed.
@@ -403,18 +402,38 @@ def missing_shares(stats: dict[str, Any], raw_count: int) -> dict[str, float]:
     }
 
 
-def _missing_jumps(con: Any, row: dict[str, Any]) -> dict[str, list[float]]:
-    """Fields missing far more often than in this source's last healthy run: {field: [before, now]}."""
-    if row["status"] == "failed" or not row["raw"]:
-        return {}
-    previous = con.execute(
-        """SELECT crawl_stats, raw_count FROM run_sources
-           WHERE source = ? AND status = 'ok' AND raw_count > 0 ORDER BY run_id DESC LIMIT 1""",
-        [row["source"]],
+@dataclass(frozen=True)
+class EarlierRuns:
+    """A source's earlier runs, as this run is judged against them (run ids order runs: they begin with the time)."""
+
+    last_raw: int | None  # records in its previous run, whatever its status: "change since last run"
+    healthy_raw: int | None  # in its last healthy run (ok, records > 0): the base of missing-field shares
+    healthy_stats: dict[str, Any]  # that run's crawl stats
+    complete_raw: int | None  # in its last healthy complete run: what a sharp drop is measured against
+
+
+def earlier_runs(con: Any, sources: Sequence[str]) -> dict[str, EarlierRuns]:
+    """Every source's EarlierRuns, in one query (the current run's own rows are written at its end)."""
+    healthy = "status = 'ok' AND raw_count > 0"
+    rows = con.execute(
+        f"""SELECT source, arg_max(raw_count, run_id),
+                   arg_max(raw_count, run_id) FILTER (WHERE {healthy}),
+                   arg_max_null(crawl_stats, run_id) FILTER (WHERE {healthy}),
+                   arg_max(raw_count, run_id) FILTER (WHERE {healthy} AND complete IS NOT FALSE)
+            FROM run_sources WHERE list_contains($sources, source) GROUP BY source""",
+        {"sources": sorted(set(sources))},
     ).fetchall()
-    if not previous:
+    return {
+        source: EarlierRuns(last, healthy_raw, json.loads(stats) if stats else {}, complete)
+        for source, last, healthy_raw, stats, complete in rows
+    }
+
+
+def _missing_jumps(row: dict[str, Any], earlier: EarlierRuns | None) -> dict[str, list[float]]:
+    """Fields missing far more often than in this source's last healthy run: {field: [before, now]}."""
+    if row["status"] == "failed" or not row["raw"] or earlier is None or not earlier.healthy_raw:
         return {}
-    before = missing_shares(json.loads(previous[0][0] or "{}"), previous[0][1])
+    before = missing_shares(earlier.healthy_stats, earlier.healthy_raw)
     now = missing_shares(row["crawl_stats"], row["raw"])
     return {
         field: [round(before.get(field, 0.0), 2), round(share, 2)]
@@ -423,34 +442,18 @@ def _missing_jumps(con: Any, row: dict[str, Any]) -> dict[str, list[float]]:
     }
 
 
-def _change_since_last_run(con: Any, row: dict[str, Any]) -> int | None:
-    """Records now minus records in the source's previous run (None for its first run)."""
-    previous = con.execute(
-        "SELECT raw_count FROM run_sources WHERE source = ? ORDER BY run_id DESC LIMIT 1", [row["source"]]
-    ).fetchall()
-    return row["raw"] - previous[0][0] if previous else None
-
-
 # A healthy source that suddenly returns less than this share of its last healthy run's records is broken (a
 # changed page, a half-served feed): what it returned is loaded, but nothing of it is withdrawn.
 SHARP_DROP = 0.5
 SHARP_DROP_MIN = 10  # below this many records a halving is noise
 
 
-def _sharp_drop(con: Any, batch: SourceBatch) -> str | None:
+def _sharp_drop(batch: SourceBatch, earlier: EarlierRuns | None) -> str | None:
     """Only a complete batch is compared, and only with the last complete, healthy one: a handed-over correction of
     one record is not a drop, nor a baseline."""
-    if batch.status != "ok" or not batch.complete:
+    if batch.status != "ok" or not batch.complete or earlier is None or earlier.complete_raw is None:
         return None
-    previous = con.execute(
-        """SELECT raw_count FROM run_sources
-           WHERE source = ? AND status = 'ok' AND complete IS NOT FALSE AND raw_count > 0
-           ORDER BY run_id DESC LIMIT 1""",
-        [batch.source],
-    ).fetchall()
-    if not previous:
-        return None
-    before, now = previous[0][0], len(batch.raw_records)
+    before, now = earlier.complete_raw, len(batch.raw_records)
     if now == 0:
         # An empty feed from a source that listed groups is a broken page, not every group stopping at once.
         return f"broken: no records, down from {before} in its last healthy run; nothing withdrawn"

@@ -24,7 +24,6 @@ from pipeline import json_text
 from pipeline.normalise import Reject, listing_id
 from schemas.listing import GroupListing
 
-
 # The tables every run rewrites part of. Their ids are unique by the load (a listing is deleted before it is
 # inserted again, a batch's duplicates are rejected first), not by a PRIMARY KEY: in the storage format the
 # DuckDB 1.5 CLI reads, a checkpoint writes a table's whole key index again whenever a row of it changed, which
@@ -648,26 +647,40 @@ def _confirm_unchanged(con: duckdb.DuckDBPyConnection, run_id: str, now: datetim
     con.unregister("still_same")
 
 
-def withdraw_unlisted(con: duckdb.DuckDBPyConnection, run_id: str, batch: SourceBatch) -> int:
-    """Mark `withdrawn` the source's listings a complete batch no longer holds; returns how many.
+def withdraw_unlisted(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[SourceBatch]) -> dict[str, int]:
+    """Mark `withdrawn` the listings of these complete batches' sources that the batches no longer hold; returns
+    how many per source (every source given, 0 included). One pair of statements for all sources.
 
     A record the source still lists but we rejected this time is not withdrawn: it is there, just unreadable.
     """
-    seen = [listing.listing_id for listing in batch.listings] + list(batch.unchanged)
-    seen += [listing_id(batch.source, reject.source_id) for reject in batch.rejects if reject.source_id]
-    con.register("still_listed", pd.DataFrame({"listing_id": seen}, dtype="string"))
+    if not batches:
+        return {}
+    seen = [
+        (batch.source, identity)
+        for batch in batches
+        for identity in [
+            *(listing.listing_id for listing in batch.listings),
+            *batch.unchanged,
+            *(listing_id(batch.source, reject.source_id) for reject in batch.rejects if reject.source_id),
+        ]
+    ]
+    con.register("complete_sources", pd.DataFrame({"source": [batch.source for batch in batches]}, dtype="string"))
+    con.register("still_listed", pd.DataFrame({"listing_id": [identity for _, identity in seen]}, dtype="string"))
     now = _now()
-    gone = "source = $source AND status <> 'withdrawn' AND listing_id NOT IN (SELECT listing_id FROM still_listed)"
+    gone = """status <> 'withdrawn' AND source IN (SELECT source FROM complete_sources)
+              AND listing_id NOT IN (SELECT listing_id FROM still_listed)"""
+    counts = dict(con.execute(
+        f"""INSERT INTO listing_events SELECT $run, listing_id, source, 'withdrawn', $now FROM listings WHERE {gone}
+            RETURNING source""",
+        {"run": run_id, "now": now},
+    ).df()["source"].value_counts())  # fmt: skip
     con.execute(
-        f"INSERT INTO listing_events SELECT $run, listing_id, source, 'withdrawn', $now FROM listings WHERE {gone}",
-        {"run": run_id, "now": now, "source": batch.source},
-    )
-    count = con.execute(
         f"UPDATE listings SET status = 'withdrawn', withdrawn_at = $now, withdrawn_run = $run WHERE {gone}",
-        {"run": run_id, "now": now, "source": batch.source},
-    ).fetchall()[0][0]
+        {"run": run_id, "now": now},
+    )
     con.unregister("still_listed")
-    return int(count)
+    con.unregister("complete_sources")
+    return {batch.source: int(counts.get(batch.source, 0)) for batch in batches}
 
 
 def mark_stale(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

@@ -227,8 +227,9 @@ def test_migration_6_drops_the_key_indexes_and_keeps_every_row_and_column(tmp_pa
     tables = ["listings", "groups", "group_members", "link_keys"]
 
     def shape(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        return {table: ([row[:3] for row in con.execute(f"DESCRIBE {table}").fetchall()],  # name, type, null
-                        sorted(map(str, con.execute(f"SELECT * FROM {table}").fetchall()))) for table in tables}  # fmt: skip
+        columns = {table: [row[:3] for row in con.execute(f"DESCRIBE {table}").fetchall()] for table in tables}
+        rows = {table: sorted(map(str, con.execute(f"SELECT * FROM {table}").fetchall())) for table in tables}
+        return {table: (columns[table], rows[table]) for table in tables}  # columns: name, type, null
 
     before = shape(con)
     assert all(before[table][1] for table in tables)  # every table holds rows to carry over
