@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -53,12 +53,17 @@ PRECISION_RANK = {"source": 0, "approximate": 1, "postal_code": 2}
 
 
 def _present(value: Any) -> bool:
-    """A value worth keeping: not None, NaN or NA, not blank, not 'unknown'."""
-    if value is None or isinstance(value, list | tuple):
-        return value is not None and len(value) > 0
-    if not isinstance(value, str | bool) and pd.isna(value):
+    """A value worth keeping: not None, NaN or NA, not blank, not 'unknown'. (Called for every field of every member
+    of every rebuilt group: the common cases are tested first.)"""
+    if value is None:
         return False
-    return not (isinstance(value, str) and (not value.strip() or value == "unknown"))
+    if isinstance(value, str):
+        return value != "unknown" and not value.isspace() and value != ""
+    if isinstance(value, list | tuple):
+        return len(value) > 0
+    if isinstance(value, float):
+        return value == value  # NaN is not equal to itself
+    return not (value is pd.NA or value is pd.NaT)
 
 
 # Above this share of listings new or changed in a run, every pair is scored again: it costs little more than
@@ -321,23 +326,23 @@ def _golden_records_for(
     con.register("rebuilt_listings", pd.DataFrame({"listing_id": [m.listing_id for m in memberships]}, dtype="string"))
     # Only the columns a golden record is made of: a listing row is wide, and converting it costs.
     columns = ", ".join(dict.fromkeys([*GOLDEN_RECORD_INPUTS, *SURVIVING_FIELDS]))
-    listings = con.execute(
+    # Rows as dicts straight from DuckDB (NULL is None): a DataFrame's conversion to records cost more than the rest.
+    cursor = con.execute(
         f"""SELECT {columns} FROM listings WHERE listing_id IN (SELECT listing_id FROM rebuilt_listings)
             ORDER BY listing_id"""
-    ).df()
+    )
+    names = [column[0] for column in cursor.description]
+    listings = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     schedules = con.execute(
         """SELECT listing_id, freq, "interval", byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at,
                   left(CAST(closes_at AS VARCHAR), 5) AS closes_at, timezone
            FROM listing_schedules WHERE listing_id IN (SELECT listing_id FROM rebuilt_listings)
            ORDER BY listing_id, position"""
-    ).df()
+    ).fetchall()
     con.unregister("rebuilt_listings")
     schedule_rows: dict[str, list[ScheduleRow]] = defaultdict(list)
-    for row in schedules.itertuples(index=False):
-        opens = row.opens_at if isinstance(row.opens_at, str) else None
-        closes = row.closes_at if isinstance(row.closes_at, str) else None
-        zone = row.timezone if isinstance(row.timezone, str) else None
-        schedule_rows[row.listing_id].append((row.freq, int(row.interval), tuple(row.byday), opens, closes, zone))
+    for listing, freq, interval, byday, opens, closes, zone in schedules:
+        schedule_rows[listing].append((freq, int(interval), tuple(byday or ()), opens, closes, zone))
     return build_golden_records(listings, memberships, schedule_rows, trust)
 
 
@@ -417,12 +422,12 @@ def survivorship_rank(row: Mapping[str, Any], trust: Mapping[str, int]) -> tuple
 
 
 def build_golden_records(
-    listings: pd.DataFrame,
+    listings: Sequence[Mapping[str, Any]],
     memberships: list[Membership],
     schedule_rows: dict[str, list[ScheduleRow]],
     trust: Mapping[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    by_id = {row["listing_id"]: row for row in listings.to_dict("records")}
+    by_id = {row["listing_id"]: row for row in listings}
     members: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for membership in memberships:
         members[membership.group_id].append(by_id[membership.listing_id])
