@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline import json_text
 from pipeline.groups import confirm_groups, links_outdated, refresh_groups
+from pipeline.memory import collector_paused
 from pipeline.normalise import Reject, normalise, readable
 from pipeline.runs import http_errors
 from pipeline.warehouse import (
@@ -105,16 +106,16 @@ _NORMALISER_VERSION = hashlib.sha256(
 ).hexdigest()[:12]
 
 
+_RAW_HASH_PREFIX = f"{_NORMALISER_VERSION}\n".encode()
+
+
 def raw_hash(record: dict[str, Any]) -> str:
     """What a raw record says (not when it was fetched), with the normaliser's version."""
-    content = record
-    if "fetched_at" in record:
-        content = dict(record)
-        del content["fetched_at"]
-    text = json_text.dumps(content, sort_keys=True)
-    return hashlib.sha256(f"{_NORMALISER_VERSION}\n{text}".encode()).hexdigest()[:32]
+    content = record if "fetched_at" not in record else {k: v for k, v in record.items() if k != "fetched_at"}
+    return hashlib.sha256(_RAW_HASH_PREFIX + json_text.dumps_utf8(content, sort_keys=True)).hexdigest()[:32]
 
 
+@collector_paused()
 def normalise_batch(
     source: str,
     records: Iterable[dict[str, Any] | UnreadableLine],
@@ -182,6 +183,7 @@ def normalise_batch(
     )  # fmt: skip
 
 
+@collector_paused()
 def normalise_file(
     path: Path,
     default_source: str,
@@ -235,6 +237,7 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
+@collector_paused()
 def store_run(
     warehouse: Path,
     kind: str,

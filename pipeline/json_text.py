@@ -37,11 +37,15 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
     Raises ValueError or UnicodeError as json.dumps(...).encode() would, for what cannot be stored (an integer
     of thousands of digits, a lone surrogate).
     """
+    return dumps_utf8(value, sort_keys=sort_keys).decode()
+
+
+def dumps_utf8(value: Any, *, sort_keys: bool = False) -> bytes:
+    """`dumps(value)` as UTF-8 bytes, without decoding orjson's bytes only to encode them again (for hashing)."""
     option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     try:
-        return orjson.dumps(value, default=str, option=option).decode()
+        return orjson.dumps(value, default=str, option=option)
     except TypeError:
         # Integers beyond 64 bits, surrogates, keys orjson cannot sort: the standard library's reading of them.
-        text = json.dumps(value, default=str, ensure_ascii=False, sort_keys=sort_keys)
-        text.encode()  # a lone surrogate fails here, as it would on the way into the warehouse
-        return text
+        # Encoding fails on a lone surrogate, as it would on the way into the warehouse.
+        return json.dumps(value, default=str, ensure_ascii=False, sort_keys=sort_keys).encode()

@@ -21,7 +21,6 @@ must share a slot, and a person's review decisions always win.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import re
@@ -35,6 +34,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.dedupe import BOILERPLATE, KNOWN_ACRONYMS, STREET_TYPES, Membership, assign_group_ids, initials
+from pipeline.memory import collector_paused
 
 # Pairs at or above this probability are links; clustering may still refuse one that contradicts its cluster.
 MATCH_PROBABILITY = 0.9
@@ -665,14 +665,9 @@ def link_tables(
         keys = scratch.sql("SELECT * FROM link_keys").to_arrow_table()
         prepared = time.perf_counter() - started
         # Clustering builds millions of small objects and no cycles: the cyclic collector would only rescan them.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             kept_edges = None if earlier is None else earlier.edges
             result = link(scratch, previous, decisions, seniority, train=train, kept_edges=kept_edges)
-        finally:
-            if collecting:
-                gc.enable()
         result.timings = {"prepare": prepared, **result.timings}
         result.keys = keys
         return result
