@@ -77,12 +77,16 @@ def _trust_json(trust: Mapping[str, int] | None) -> str:
     return json.dumps(dict(sorted((trust or {}).items())))
 
 
-def link_model(con: duckdb.DuckDBPyConnection) -> str:
+def organisation_initials(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The initials of every organisation the warehouse's listings name: set aside from names when linking."""
+    return organisation_acronyms(row[0] for row in con.execute("SELECT DISTINCT organization FROM listings").fetchall())
+
+
+def link_model(acronyms: Sequence[str]) -> str:
     """The linkage model the listings are linked with: the linkage code, and the organisation initials set aside from
-    names (counted over all listings, so a new organisation's initials change the name words of listings that did
-    not change: stored link keys and scores then no longer hold)."""
-    organizations = [row[0] for row in con.execute("SELECT DISTINCT organization FROM listings").fetchall()]
-    initials = "\n".join(organisation_acronyms(organizations))
+    names (`organisation_initials`, counted over all listings, so a new organisation's initials change the name words
+    of listings that did not change: stored link keys and scores then no longer hold)."""
+    initials = "\n".join(acronyms)
     return f"{LINK_MODEL_VERSION}:{hashlib.sha256(initials.encode()).hexdigest()[:12]}"
 
 
@@ -90,7 +94,11 @@ def links_outdated(con: duckdb.DuckDBPyConnection, trust: Mapping[str, int] | No
     """The stored links and golden records were made by another linkage model or with other source trust (or
     never): the groups must be rebuilt even if no listing changed."""
     state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
-    return state is None or state[0] != link_model(con) or _stored_trust(state) != source_trust(state, trust)
+    return (
+        state is None
+        or state[0] != link_model(organisation_initials(con))
+        or _stored_trust(state) != source_trust(state, trust)
+    )
 
 
 def _stored_trust(state: tuple[Any, ...] | None) -> dict[str, int]:
@@ -135,7 +143,8 @@ def refresh_groups(
             "SELECT listing_id_l, listing_id_r, same FROM review_decisions ORDER BY decided_at"
         ).fetchall()
     ]
-    model = link_model(con)
+    acronyms = organisation_initials(con)
+    model = link_model(acronyms)
     rescored: set[str] | None = None
     if not relink and run_id is not None and state is not None and state[0] == model:
         # New, edited or back; and any listing without stored keys (none, unless a link was interrupted).
@@ -149,7 +158,7 @@ def refresh_groups(
         }
         if len(rescored) > INCREMENTAL_MAX_SHARE * len(seniority):
             rescored = None
-    result = link_listings(con, previous, decisions, seniority, rescored)
+    result = link_listings(con, previous, decisions, seniority, rescored, acronyms=acronyms)
     edited = (
         {row[0] for row in con.execute("SELECT listing_id FROM listing_events WHERE run_id = ?", [run_id]).fetchall()}
         if run_id is not None and state is not None and _stored_trust(state) == trust
@@ -352,9 +361,12 @@ def link_listings(
     decisions: list[Decision],
     seniority: Mapping[str, int],
     rescored: set[str] | None = None,
+    *,
+    acronyms: Sequence[str] | None = None,
 ) -> LinkResult:
     """Link the warehouse's listings (read as Arrow tables: no per-row Python); with `rescored`, incrementally:
-    only those listings are read, the others' keys and scored pairs come from `link_keys` and `link_edges`."""
+    only those listings are read, the others' keys and scored pairs come from `link_keys` and `link_edges`.
+    `acronyms`: `organisation_initials(con)`, if the caller has them already."""
     columns = ", ".join(LINK_COLUMNS)
     if rescored is None:
         listings = con.sql(f"SELECT {columns} FROM listings").to_arrow_table()
@@ -372,7 +384,7 @@ def link_listings(
         changed=rescored,
         edges=con.sql("SELECT * FROM link_edges").to_arrow_table(),
         keys=con.sql("SELECT * FROM link_keys").to_arrow_table(),
-        organizations=[row[0] for row in con.execute("SELECT DISTINCT organization FROM listings").fetchall()],
+        acronyms=organisation_initials(con) if acronyms is None else acronyms,
     )
     con.unregister("rescored_src")
     return link_tables(listings, schedules, previous, decisions, seniority, earlier=earlier)

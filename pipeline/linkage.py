@@ -618,13 +618,13 @@ LINK_COLUMNS = [
 @dataclass(frozen=True)
 class EarlierLink:
     """What an earlier link stored, for an incremental one: the listings that changed since, its scored pairs
-    (EDGE_COLUMNS) and its keys (`link_keys`, every listing's as that link saw them), and every listing's
-    organisation (acronyms are counted over all)."""
+    (EDGE_COLUMNS) and its keys (`link_keys`, every listing's as that link saw them), and the initials of every
+    listing's organisation (`organisation_acronyms`: counted over all listings, not just the changed)."""
 
     changed: Collection[str]
     edges: Any
     keys: Any
-    organizations: Sequence[str | None]
+    acronyms: Sequence[str]
 
 
 def link_tables(
@@ -651,14 +651,14 @@ def link_tables(
         started = time.perf_counter()
         scratch.register("listings_src", listings)
         scratch.register("schedules_src", schedules)
-        organizations = (
-            earlier.organizations
-            if earlier is not None
-            else [row[0] for row in scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()]
-        )
+        if earlier is not None:
+            acronyms = earlier.acronyms
+        else:
+            named = scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()
+            acronyms = organisation_acronyms(row[0] for row in named)
         build_link_input(
             scratch,
-            organisation_acronyms(organizations),
+            acronyms,
             kept_keys=None if earlier is None else earlier.keys,
             changed=None if earlier is None else earlier.changed,
         )
