@@ -167,8 +167,7 @@ def refresh_groups(
 
     memberships = list(result.memberships)
     if result.scope is None:
-        stored_members = _stored_members(con)
-        gone = set(stored_members) - {m.listing_id for m in memberships}
+        stored_members = _stored_members(con)  # a full link places every listing: none is left out
     else:
         # An incremental link clustered only the listings a change could reach: every other group stands as it was,
         # and only those with a listing withdrawn, gone stale or relisted in this run get their records rebuilt.
@@ -178,7 +177,6 @@ def refresh_groups(
         for listing in standing:
             group_id, score, evidence = stored_members[listing]
             memberships.append(Membership(group_id, listing, score, evidence))
-        gone = set()
 
     members_now: dict[str, set[str]] = defaultdict(set)
     for membership in memberships:
@@ -223,19 +221,14 @@ def refresh_groups(
             "evidence": pd.array([m.evidence for m in moved], dtype="string"),
         }
     )
-    con.register("gone_members", pd.DataFrame({"listing_id": sorted(gone)}, dtype="string"))
     con.register("staged_members", member_frame)
-    con.execute(
-        """DELETE FROM group_members WHERE listing_id IN (SELECT listing_id FROM staged_members)
-                                       OR listing_id IN (SELECT listing_id FROM gone_members)"""
-    )
+    con.execute("DELETE FROM group_members WHERE listing_id IN (SELECT listing_id FROM staged_members)")
     con.execute("INSERT INTO group_members SELECT * FROM staged_members")
     con.execute(
         """UPDATE listings SET group_id = m.group_id FROM staged_members m
            WHERE listings.listing_id = m.listing_id AND listings.group_id IS DISTINCT FROM m.group_id"""
     )
     con.unregister("staged_members")
-    con.unregister("gone_members")
     # Groups no longer held by any listing, and those rebuilt. (An incremental link's scope holds every listing of
     # every group it touched, so a group none of its listings hold any more has vanished.)
     vanished = set(members_before) - set(members_now)

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.groups import link_listings
 from pipeline.ingest import known_raw_hashes, normalise_batch, store_run
-from pipeline.linkage import Decision
+from pipeline.linkage import Decision, LinkResult
 from pipeline.normalise import listing_id
 from pipeline.warehouse import UNINDEXED_KEYS
 from tests.benchmarks.dedupe_data import generate
@@ -43,15 +43,20 @@ def stored_partition(warehouse: Path) -> set[frozenset[str]]:
     return {frozenset(items) for items in members.values()}
 
 
-def full_link_partition(warehouse: Path) -> set[frozenset[str]]:
-    """The groups a full link (every pair scored) of the warehouse's listings gives, as sets of listing ids."""
+def full_link(warehouse: Path) -> LinkResult:
+    """What a full link (every pair scored) of the warehouse's listings gives."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         decisions = [Decision(*row) for row in con.execute(
             "SELECT listing_id_l, listing_id_r, same FROM review_decisions").fetchall()]  # fmt: skip
-        result = link_listings(con, {}, decisions, {})
+        return link_listings(con, {}, decisions, {})
     finally:
         con.close()
+
+
+def full_link_partition(warehouse: Path) -> set[frozenset[str]]:
+    """The groups a full link of the warehouse's listings gives, as sets of listing ids."""
+    result = full_link(warehouse)
     members: dict[str, set[str]] = defaultdict(set)
     for membership in result.memberships:
         members[membership.group_id].add(membership.listing_id)
@@ -154,6 +159,17 @@ def test_a_second_incremental_run_keeps_the_groups_of_a_full_link(warehouse: Pat
     ingest(warehouse, again)
     assert link_state(warehouse)[0] == "incremental"
     assert stored_partition(warehouse) == full_link_partition(warehouse)
+    # The stored scored pairs and review queue are a full link's too, not only the groups.
+    result = full_link(warehouse)
+
+    def pairs(rows: Any) -> set[tuple[str, str, float, str]]:
+        return {(left, right, round(probability, 9), evidence) for left, right, probability, evidence in rows}
+
+    stored_edges = query(warehouse, "SELECT listing_id_l, listing_id_r, match_probability, evidence FROM link_edges")
+    assert pairs(stored_edges) == pairs(result.edges.itertuples(index=False))
+    stored_review = query(warehouse, """SELECT listing_id_l, listing_id_r, match_probability, evidence
+                                        FROM review_queue""")  # fmt: skip
+    assert pairs(stored_review) == pairs(result.review_pairs.itertuples(index=False)) != set()
     # Edited, withdrawn, relisted and new listings, groups rebuilt: the ids stay unique (no index keeps them so).
     for table, key in UNINDEXED_KEYS.items():
         rows, distinct = query(warehouse, f"SELECT count(*), count(DISTINCT {key}) FROM {table}")[0]
