@@ -453,14 +453,16 @@ SHARP_DROP_MIN = 10  # below this many records a halving is noise
 
 def _sharp_drop(batch: SourceBatch, earlier: EarlierRuns | None) -> str | None:
     """Only a complete batch is compared, and only with the last complete, healthy one: a handed-over correction of
-    one record is not a drop, nor a baseline."""
-    if batch.status != "ok" or not batch.complete or earlier is None or earlier.complete_raw is None:
+    one record is not a drop, nor a baseline. An empty complete batch is broken after any healthy run."""
+    if batch.status != "ok" or not batch.complete or earlier is None:
         return None
-    before, now = earlier.complete_raw, len(batch.raw_records)
-    if now == 0:
+    now = len(batch.raw_records)
+    if now == 0 and (earlier.complete_raw or earlier.healthy_raw):
         # An empty feed from a source that listed groups is a broken page, not every group stopping at once.
+        before = earlier.complete_raw or earlier.healthy_raw
         return f"broken: no records, down from {before} in its last healthy run; nothing withdrawn"
-    if before < SHARP_DROP_MIN:
+    before = earlier.complete_raw
+    if before is None or before < SHARP_DROP_MIN:
         return None
     if now < before * SHARP_DROP:
         return f"broken: {now} records, down from {before} in its last healthy run; nothing withdrawn"

@@ -72,6 +72,15 @@ def test_a_sharp_drop_marks_the_source_broken_and_withdraws_nothing(warehouse: P
     assert set(statuses(warehouse).values()) == {"active"}
 
 
+def test_an_empty_complete_batch_is_broken_even_after_only_partial_deliveries(warehouse: Path) -> None:
+    """No complete run to measure a drop against, but the source did list groups: an empty feed is a broken page."""
+    store_run(warehouse, "ingest", [batch([record(n) for n in range(1, 4)], complete=False)])
+    report = store_run(warehouse, "run", [batch([])])
+    assert report["sources"][0]["status"] == "broken"
+    assert "no records, down from 3" in report["sources"][0]["error"]
+    assert set(statuses(warehouse).values()) == {"active"}
+
+
 def test_a_record_still_listed_but_now_rejected_is_not_withdrawn(warehouse: Path) -> None:
     store_run(warehouse, "run", [batch([record(1), record(2)])])
     unreadable = {"source_id": "s2", "name": "", "description": ""}  # no name, no way to reach it: a reject
