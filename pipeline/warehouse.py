@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +39,8 @@ def _drop_key_indexes(con: duckdb.DuckDBPyConnection) -> None:
     for table in UNINDEXED_KEYS:
         columns = con.execute(
             """SELECT column_name, data_type, is_nullable FROM duckdb_columns()
-               WHERE table_name = ? AND schema_name = 'main' ORDER BY column_index""",
+               WHERE table_name = ? AND schema_name = 'main' AND database_name = current_database()
+               ORDER BY column_index""",
             [table],
         ).fetchall()
         definition = ", ".join(f'"{name}" {kind}{"" if nullable else " NOT NULL"}' for name, kind, nullable in columns)
@@ -651,36 +653,41 @@ def withdraw_unlisted(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequ
     """Mark `withdrawn` the listings of these complete batches' sources that the batches no longer hold; returns
     how many per source (every source given, 0 included). One pair of statements for all sources.
 
-    A record the source still lists but we rejected this time is not withdrawn: it is there, just unreadable.
+    A record the source still lists but we rejected this time is not withdrawn: it is there, just unreadable. A
+    listing any of the batches holds is not withdrawn either (a directory's file may carry another's records).
     """
     if not batches:
         return {}
     seen = [
-        (batch.source, identity)
+        identity
         for batch in batches
         for identity in [
             *(listing.listing_id for listing in batch.listings),
             *batch.unchanged,
-            *(listing_id(batch.source, reject.source_id) for reject in batch.rejects if reject.source_id),
+            *(
+                listing_id(reject.source or batch.source, reject.source_id)
+                for reject in batch.rejects
+                if reject.source_id
+            ),
         ]
     ]
     con.register("complete_sources", pd.DataFrame({"source": [batch.source for batch in batches]}, dtype="string"))
-    con.register("still_listed", pd.DataFrame({"listing_id": [identity for _, identity in seen]}, dtype="string"))
+    con.register("still_listed", pd.DataFrame({"listing_id": seen}, dtype="string"))
     now = _now()
     gone = """status <> 'withdrawn' AND source IN (SELECT source FROM complete_sources)
               AND listing_id NOT IN (SELECT listing_id FROM still_listed)"""
-    counts = dict(con.execute(
+    counts = Counter(source for (source,) in con.execute(
         f"""INSERT INTO listing_events SELECT $run, listing_id, source, 'withdrawn', $now FROM listings WHERE {gone}
             RETURNING source""",
         {"run": run_id, "now": now},
-    ).df()["source"].value_counts())  # fmt: skip
+    ).fetchall())  # fmt: skip
     con.execute(
         f"UPDATE listings SET status = 'withdrawn', withdrawn_at = $now, withdrawn_run = $run WHERE {gone}",
         {"run": run_id, "now": now},
     )
     con.unregister("still_listed")
     con.unregister("complete_sources")
-    return {batch.source: int(counts.get(batch.source, 0)) for batch in batches}
+    return {batch.source: counts[batch.source] for batch in batches}
 
 
 def mark_stale(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
