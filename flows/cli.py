@@ -139,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--raw-dir", type=Path, metavar="DIR", help="raw crawl files (default: raw/ beside the warehouse)"
     )
 
-    status = commands.add_parser("status", help="show the last runs and how each source did in the latest")
+    status = commands.add_parser(
+        "status", help="show the last runs (and how each linked: full, incremental or none) and each source's latest"
+    )
     _add_warehouse(status)
     status.add_argument("--runs", type=int, default=10, metavar="N", help="how many recent runs to list (default: 10)")
     status.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -294,7 +296,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     # Source trust is the warehouse's (set by the registry of `run`, `serve` or `demo`), kept as it is.
     report = ingest_flow(args.file, source, args.warehouse, bool(args.source), args.complete)
     print_report(report)
-    return 0
+    return 0 if report["status"] == "ok" else 1  # e.g. a complete file far smaller than the last: marked broken
 
 
 def cmd_export(args: argparse.Namespace) -> int:

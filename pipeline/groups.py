@@ -121,8 +121,9 @@ def refresh_groups(
     """Link the listings and bring `groups`, `group_members`, `review_queue` and `listings.group_id` up to date.
 
     Incremental where it can be: when the stored links (`link_edges`) were made by this linkage model, only pairs
-    involving a listing new or changed in this run (`run_id`'s events) are scored again; the clustering always runs
-    over every link. `relink`, a changed model, no stored links, or many changed listings score every pair.
+    involving a listing new or changed in this run (`run_id`'s events) are scored again, and only the listings a
+    change can reach are clustered again (`affected_listings`). `relink`, a changed model, no stored links, or many
+    changed listings score every pair.
 
     Group ids are kept from the last run where members agree (`assign_group_ids`); where groups merged or split,
     `group_id_changes` records which old id became which, for publishers to redirect. Review decisions

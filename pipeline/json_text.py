@@ -1,7 +1,7 @@
 """JSON text of raw records, read and written fast (orjson) where that is exact, by the standard library where not.
 
-Every raw record is decoded, hashed and stored on every run, unchanged or not: on a re-run that finds little
-changed this is most of the work, and orjson does it several times faster than the standard library.
+Every raw record is decoded and hashed on every run, unchanged or not, and stored when it changed: on a re-run that
+finds little changed this is most of the work, and orjson does it several times faster than the standard library.
 """
 
 from __future__ import annotations

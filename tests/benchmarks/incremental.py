@@ -1,4 +1,4 @@
-"""Incremental re-run benchmark: what a run costs when 1% of a source's listings changed, against a full run.
+"""Incremental re-run benchmark: what a run costs when 1% of the listings changed, against a full run.
 
     python -m tests.benchmarks.incremental                   # 20,000 listings, 1% changed
     python -m tests.benchmarks.incremental --listings 100000 --changed 0.01
@@ -8,10 +8,13 @@ directory, ingested the way `peergroups ingest --complete` does: normalise, load
 
 1. full: every record into an empty warehouse;
 2. same: the same files again (nothing changed: records are confirmed by their raw hash, the link is skipped);
-3. changed: the same files with 1% of the records edited (a new description or meeting time).
+3. changed: the same files with a share of all records (`--changed`, default 1%) edited (a new description or
+   meeting time).
 
 Each step is timed end to end (reading the files to the committed transaction). Printed: seconds per step and the
-ratio changed/full, the issue's goal being at most 10%.
+ratio changed/full, the issue's goal being at most 10%; and under each step where its time went: reading (with
+the lookup of stored raw hashes) and normalising, each stage of the load, and what is left (opening the warehouse,
+recording the run, committing), with how the groups were linked.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ def ingest_all(warehouse: Path, paths: list[Path]) -> tuple[float, dict[str, Any
 
 
 def breakdown(seconds: float, report: dict[str, Any]) -> str:
-    """Where the time went: the stages of the run, and the commit (what is left)."""
+    """Where the time went: the stages of the run, and what is left (opening the warehouse, the run's record, the
+    commit)."""
     stages = report["timings"]
     commit = seconds - sum(stages.values())
     parts = [f"{name.removesuffix('_s').replace('_', ' ')} {value:.2f}" for name, value in stages.items()]
