@@ -12,7 +12,7 @@ from pipeline import export as export_module
 from pipeline.ingest import normalise_batch, store_run
 from pipeline.normalise import listing_id
 from pipeline.warehouse import connect
-from tests.conftest import run_cli
+from tests.conftest import query, run_cli
 
 RECORDS = [
     {"source_id": "1", "name": "Hearing Voices Group", "address": "415 Alder Street, Riverton, OR 97301",
@@ -88,15 +88,13 @@ def test_review_lists_an_unsure_pair_records_a_decision_and_refuses_unknown_ids(
                                     normalise_batch("lakeshore", [{"source_id": "l1", "name": "Calm Minds Anxiety",
                                                                    "address": venue}])])  # fmt: skip
     left, right = sorted((listing_id("riverside", "r1"), listing_id("lakeshore", "l1")))
+    assert query(warehouse, "SELECT count(DISTINCT group_id) FROM group_members") == [(2,)]  # unsure: kept apart
     shown = run_cli("review", "--warehouse", str(warehouse))
     assert shown.returncode == 0, shown.stderr
     assert left in shown.stdout and right in shown.stdout and "Anxiety Talk" in shown.stdout
     decided = run_cli("review", "--same", left, right, "--note", "same facilitator", "--warehouse", str(warehouse))
     assert decided.returncode == 0, decided.stderr
-    con = duckdb.connect(str(warehouse), read_only=True)
-    groups = con.execute("SELECT count(DISTINCT group_id) FROM group_members").fetchall()[0][0]
-    con.close()
-    assert groups == 1
+    assert query(warehouse, "SELECT count(DISTINCT group_id) FROM group_members") == [(1,)]
     refused = run_cli("review", "--same", left, "Lnot-a-listing", "--warehouse", str(warehouse))
     assert refused.returncode == 2
     assert "no listing with id Lnot-a-listing" in refused.stderr and "Traceback" not in refused.stderr
