@@ -85,6 +85,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    """Where a test's own warehouse goes (not yet created); modules that share a built one override this."""
+    return tmp_path / "warehouse.duckdb"
+
+
 def query(warehouse: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     """Rows of one query on a warehouse file, read-only (the file is closed again at once)."""
     import duckdb

@@ -39,11 +39,6 @@ def statuses(warehouse: Path) -> dict[str, str]:
     return dict(query(warehouse, "SELECT source_id, status FROM listings"))
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "warehouse.duckdb"
-
-
 def test_a_complete_healthy_crawl_withdraws_what_its_source_no_longer_lists(warehouse: Path) -> None:
     store_run(warehouse, "run", [batch([record(n) for n in range(1, 4)])])
     report = store_run(warehouse, "run", [batch([record(1), record(2)])])

@@ -68,11 +68,6 @@ def link_state(warehouse: Path) -> tuple[str, int | None]:
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "warehouse.duckdb"
-
-
-@pytest.fixture
 def world() -> list[dict[str, Any]]:
     return generate(1500, 11).records
 

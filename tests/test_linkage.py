@@ -48,11 +48,6 @@ def apart(warehouse: Path, *listings: tuple[str, str]) -> bool:
     return len({found[lid(*listing)] for listing in listings}) == len(listings)
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "warehouse.duckdb"
-
-
 def test_one_group_listed_by_two_directories_with_an_acronym_and_a_venue_suffix(warehouse: Path) -> None:
     load(
         warehouse,
