@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -21,13 +23,17 @@ import pandas as pd
 
 from pipeline.dedupe import Membership
 from pipeline.linkage import (
+    EDGE_COLUMNS,
     LINK_COLUMNS,
     LINK_MODEL_VERSION,
+    MATCH_PROBABILITY,
     Decision,
-    EarlierLink,
     LinkResult,
+    cluster_links,
+    cluster_meta,
     link_tables,
     organisation_acronyms,
+    score_changed,
 )
 from schemas.listing import Schedule
 from schemas.vocab import WEEKDAY_CODES, Freq
@@ -131,13 +137,8 @@ def refresh_groups(
     whose listings changed in this run; the others stand (all are rebuilt when source trust changed). The caller
     owns the transaction. Returns the ids of new groups.
     """
-    previous = dict(con.execute("SELECT listing_id, group_id FROM group_members").fetchall())
-    old_group_ids = set(previous.values())
     state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
     trust = source_trust(state, trust)
-    # Older listings keep group ids on ties: rank by first seen, then id.
-    ordered = con.execute("SELECT listing_id FROM listings ORDER BY first_seen_at, listing_id").fetchall()
-    seniority = {listing: rank for rank, (listing,) in enumerate(ordered)}
     decisions = [
         Decision(left, right, same)
         for left, right, same in con.execute(
@@ -157,27 +158,50 @@ def refresh_groups(
                 [run_id],
             ).fetchall()
         }
-        if len(rescored) > INCREMENTAL_MAX_SHARE * len(seniority):
+        listing_count = con.execute("SELECT count(*) FROM listings").fetchall()[0][0]
+        if len(rescored) > INCREMENTAL_MAX_SHARE * listing_count:
             rescored = None
-    result = link_listings(con, previous, decisions, seniority, rescored, acronyms=acronyms)
+    # Every golden record is rebuilt when source trust changed: survivorship ranks sources by their trust.
+    rebuild_all = run_id is None or state is None or _stored_trust(state) != trust
     edited = (
         {row[0] for row in con.execute("SELECT listing_id FROM listing_events WHERE run_id = ?", [run_id]).fetchall()}
-        if run_id is not None and state is not None and _stored_trust(state) == trust
-        else set(seniority)  # every golden record is rebuilt: survivorship ranks sources by their trust
+        if not rebuild_all
+        else set()
     )
-
-    memberships = list(result.memberships)
-    if result.scope is None:
-        stored_members = _stored_members(con)  # a full link places every listing: none is left out
+    if rescored is None:
+        stored_members = _stored_members(con)
+        previous = {listing: group_id for listing, (group_id, _, _) in stored_members.items()}
+        # Older listings keep group ids on ties: rank by first seen, then id.
+        ordered = con.execute("SELECT listing_id FROM listings ORDER BY first_seen_at, listing_id").fetchall()
+        seniority = {listing: rank for rank, (listing,) in enumerate(ordered)}
+        result = link_listings(con, previous, decisions, seniority, acronyms=acronyms)
+        if rebuild_all:
+            edited = set(seniority)
+        memberships = list(result.memberships)
+        old_group_ids = set(previous.values())
     else:
+        result = link_changed(con, rescored, decisions, acronyms)
+        scope = result.scope or set()
         # An incremental link clustered only the listings a change could reach: every other group stands as it was,
         # and only those with a listing withdrawn, gone stale or relisted in this run get their records rebuilt.
-        touched = {previous[listing] for listing in edited if listing in previous and listing not in result.scope}
-        standing = [listing for listing, group_id in previous.items() if group_id in touched]
-        stored_members = _stored_members(con, [*result.scope, *standing])
+        if rebuild_all:
+            edited = {row[0] for row in con.execute("SELECT listing_id FROM listings").fetchall()}
+            standing_query = "SELECT listing_id FROM group_members"
+        else:  # the other listings of the groups of edited listings outside the scope (closed: all are outside)
+            standing_query = """SELECT listing_id FROM group_members WHERE group_id IN (
+                                    SELECT group_id FROM group_members SEMI JOIN edited_outside USING (listing_id))"""
+        with _id_table(con, "edited_outside", [listing for listing in edited if listing not in scope]):
+            standing = [row[0] for row in con.execute(standing_query).fetchall() if row[0] not in scope]
+        stored_members = _stored_members(con, [*scope, *standing])
+        previous = {listing: group_id for listing, (group_id, _, _) in stored_members.items()}
+        memberships = list(result.memberships)
         for listing in standing:
             group_id, score, evidence = stored_members[listing]
             memberships.append(Membership(group_id, listing, score, evidence))
+        with _id_table(con, "linked_groups", sorted({m.group_id for m in memberships}), "group_id") as linked:
+            old_group_ids = {row[0] for row in con.execute(
+                f"SELECT DISTINCT group_id FROM group_members WHERE group_id IN (SELECT group_id FROM {linked})"
+            ).fetchall()}  # fmt: skip
 
     members_now: dict[str, set[str]] = defaultdict(set)
     for membership in memberships:
@@ -252,6 +276,18 @@ def refresh_groups(
         con.unregister("staged_groups")
     confirm_groups(con)
     return set(members_now) - old_group_ids
+
+
+@contextmanager
+def _id_table(
+    con: duckdb.DuckDBPyConnection, name: str, ids: Collection[str], column: str = "listing_id"
+) -> Iterator[str]:
+    """`ids` as a one-column table `name` on `con` for the duration (unregistered on error too): yields its name."""
+    con.register(name, pd.DataFrame({column: list(ids)}, dtype="string"))
+    try:
+        yield name
+    finally:
+        con.unregister(name)
 
 
 def _stored_members(
@@ -354,34 +390,120 @@ def link_listings(
     previous: Mapping[str, str],
     decisions: list[Decision],
     seniority: Mapping[str, int],
-    rescored: set[str] | None = None,
     *,
     acronyms: Sequence[str] | None = None,
 ) -> LinkResult:
-    """Link the warehouse's listings (read as Arrow tables: no per-row Python); with `rescored`, incrementally:
-    only those listings are read, the others' keys and scored pairs come from `link_keys` and `link_edges`.
-    `acronyms`: `organisation_initials(con)`, if the caller has them already."""
+    """Link all the warehouse's listings (read as Arrow tables: no per-row Python): every pair scored.
+    `acronyms`: `organisation_initials(con)`, if the caller has them already (else worked out from the listings)."""
     columns = ", ".join(LINK_COLUMNS)
-    if rescored is None:
-        listings = con.sql(f"SELECT {columns} FROM listings").to_arrow_table()
-        schedules = con.sql(
-            "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
-        ).to_arrow_table()
-        return link_tables(listings, schedules, previous, decisions, seniority)
-    con.register("rescored_src", pd.DataFrame({"listing_id": sorted(rescored)}, dtype="string"))
-    listings = con.sql(f"SELECT {columns} FROM listings SEMI JOIN rescored_src USING (listing_id)").to_arrow_table()
+    listings = con.sql(f"SELECT {columns} FROM listings").to_arrow_table()
     schedules = con.sql(
-        """SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at
-           FROM listing_schedules SEMI JOIN rescored_src USING (listing_id)"""
+        "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
     ).to_arrow_table()
-    earlier = EarlierLink(
-        changed=rescored,
-        edges=con.sql("SELECT * FROM link_edges").to_arrow_table(),
-        keys=con.sql("SELECT * FROM link_keys").to_arrow_table(),
-        acronyms=organisation_initials(con) if acronyms is None else acronyms,
-    )
-    con.unregister("rescored_src")
-    return link_tables(listings, schedules, previous, decisions, seniority, earlier=earlier)
+    return link_tables(listings, schedules, previous, decisions, seniority)
+
+
+# The temporary objects an incremental link makes on the warehouse's connection, dropped after it.
+_CHANGED_LINK_TABLES = (
+    "changed_link_keys", "link_named", "link_dirty", "link_dirty_input", "link_scope_ids", "link_scope", "link_drop",
+    "link_names", "link_tokens", "link_slots", "link_base", "listings_src", "schedules_src",
+)  # fmt: skip
+
+
+def link_changed(
+    con: duckdb.DuckDBPyConnection, changed: Collection[str], decisions: list[Decision], acronyms: Sequence[str]
+) -> LinkResult:
+    """Link incrementally, after `changed` listings were added or edited: only pairs with one of them (or with a
+    listing whose phone's levels they changed) are scored (`score_changed`); the stored scores of all other pairs
+    (`link_edges`) stand; only the listings a change can reach are clustered again (`affected_listings`), as a full
+    link would cluster them. Reads only what these listings touch, not every listing."""
+    timings: dict[str, float] = {}
+    con.register("changed_listings", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE listings_src AS SELECT {", ".join(LINK_COLUMNS)} FROM listings
+                SEMI JOIN changed_listings USING (listing_id)"""
+        )
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE schedules_src AS
+               SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules
+               SEMI JOIN changed_listings USING (listing_id)"""
+        )
+        new_edges, rescored, keys = score_changed(con, acronyms, changed, "link_keys", timings)
+        mark = time.perf_counter()
+        scope = affected_listings(con, new_edges, decisions, rescored)
+        with _id_table(con, "linked_scope", sorted(scope)), _id_table(con, "rescored_listings", sorted(rescored)):
+            con.register("new_edges", new_edges)
+            # The pairs clustering sees: the new ones and the stored ones of two listings not re-scored, of the scope.
+            edges = con.execute(
+                f"""SELECT {", ".join(EDGE_COLUMNS)} FROM new_edges
+                    UNION ALL
+                    SELECT {", ".join(EDGE_COLUMNS)} FROM link_edges
+                    WHERE (listing_id_l IN (SELECT listing_id FROM linked_scope)
+                           OR listing_id_r IN (SELECT listing_id FROM linked_scope))
+                      AND listing_id_l NOT IN (SELECT listing_id FROM rescored_listings)
+                      AND listing_id_r NOT IN (SELECT listing_id FROM rescored_listings)
+                    ORDER BY match_probability DESC, listing_id_l, listing_id_r"""
+            ).df()
+            con.unregister("new_edges")
+            previous = dict(con.execute("""SELECT listing_id, group_id FROM group_members
+                                           SEMI JOIN linked_scope USING (listing_id)""").fetchall())  # fmt: skip
+            # Older listings keep group ids on ties: rank by first seen, then id.
+            ordered = con.execute("""SELECT listing_id FROM listings SEMI JOIN linked_scope USING (listing_id)
+                                     ORDER BY first_seen_at, listing_id""").fetchall()  # fmt: skip
+            held_outside = "SELECT DISTINCT group_id FROM group_members ANTI JOIN linked_scope USING (listing_id)"
+            reserved = {row[0] for row in con.execute(held_outside).fetchall()}
+        meta = cluster_meta(con, "link_named", edges, decisions, scope)
+        seniority = {listing: rank for rank, (listing,) in enumerate(ordered)}
+        memberships, review = cluster_links(edges, meta, decisions, previous, seniority, scope=scope, reserved=reserved)
+        timings["cluster"] = time.perf_counter() - mark
+    finally:
+        for table in _CHANGED_LINK_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        con.execute("DROP MACRO IF EXISTS temp.link_words_of")
+        con.unregister("changed_listings")
+    return LinkResult(memberships, review, timings, new_edges, scope, keys, rescored)
+
+
+def affected_listings(
+    con: duckdb.DuckDBPyConnection, new_edges: pd.DataFrame, decisions: Sequence[Decision], rescored: Collection[str]
+) -> set[str]:
+    """The listings whose groups a change can reach: the re-scored ones, closed under links strong enough to join
+    (`MATCH_PROBABILITY`: the new pairs, and the stored pairs of two listings not re-scored), a reviewer's "same",
+    and membership of one group as the last link left them (`group_members`).
+
+    Clustering joins only along such links, so each closed set clusters exactly as it would among all listings:
+    clustering just these gives a full run's groups for them, and every other group stands. Each step reads only
+    what touches the listings the last step added.
+    """
+    joined: dict[str, set[str]] = defaultdict(set)
+    strong = new_edges[new_edges["match_probability"] >= MATCH_PROBABILITY]
+    pairs = [*zip(strong["listing_id_l"], strong["listing_id_r"], strict=True)]
+    pairs += [(d.listing_id_l, d.listing_id_r) for d in decisions if d.same]
+    for left, right in pairs:
+        joined[left].add(right)
+        joined[right].add(left)
+    scope = set(rescored)
+    frontier = set(scope)
+    with _id_table(con, "rescored_listings", sorted(rescored)):
+        while frontier:
+            with _id_table(con, "link_frontier", sorted(frontier)):
+                rows = con.execute(
+                    f"""WITH kept AS (SELECT listing_id_l, listing_id_r FROM link_edges
+                                      WHERE match_probability >= {MATCH_PROBABILITY}
+                                        AND listing_id_l NOT IN (SELECT listing_id FROM rescored_listings)
+                                        AND listing_id_r NOT IN (SELECT listing_id FROM rescored_listings))
+                        SELECT listing_id_r FROM kept WHERE listing_id_l IN (SELECT listing_id FROM link_frontier)
+                        UNION SELECT listing_id_l FROM kept WHERE listing_id_r IN (SELECT listing_id FROM link_frontier)
+                        UNION SELECT listing_id FROM group_members WHERE group_id IN (
+                            SELECT group_id FROM group_members SEMI JOIN link_frontier USING (listing_id))"""
+                ).fetchall()
+            reached = {row[0] for row in rows}
+            for listing in frontier:
+                reached |= joined.get(listing, set())
+            frontier = reached - scope
+            scope |= frontier
+    return scope
 
 
 def record_id_changes(

@@ -224,63 +224,101 @@ def _cells(offset_lat: float, offset_lng: float) -> str:
     )
 
 
-def build_link_input(
-    con: duckdb.DuckDBPyConnection,
-    acronyms: Sequence[str],
-    *,
-    kept_keys: Any = None,
-    changed: Collection[str] | None = None,
-) -> None:
+# The four offset grids' cells, over a listing's keys.
+_CELL_SOURCES = {"cell_0": _cells(0, 0), "cell_1": _cells(0.5, 0), "cell_2": _cells(0, 0.5), "cell_3": _cells(0.5, 0.5)}
+
+
+def build_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) -> None:
     """`link_input` from the registered `listings_src` and `schedules_src`: one row per listing, keys normalised.
 
     In two steps: each listing's own keys (`link_keys`: name words, address, place, phone, meeting slots), then what
-    depends on all listings (shared phones, values too common to block on). `kept_keys` (an earlier link's
-    `link_keys` rows; those of listings in `listings_src` are replaced) are added between the two, so an incremental
-    link builds keys only for the listings that changed, which `changed` marks (column `dirty`), with the listings
-    whose phone's levels they changed. Runs in DuckDB so a million
-    listings cost seconds, not minutes.
+    depends on all listings (shared phones, values too common to block on). Runs in DuckDB so a million listings cost
+    seconds, not minutes.
     """
     _build_link_keys(con, acronyms)
-    keys = "SELECT * FROM link_keys"
-    if kept_keys is not None:
-        con.register("kept_keys_src", kept_keys)
-        keys += " UNION ALL BY NAME (SELECT * FROM kept_keys_src ANTI JOIN link_keys USING (listing_id))"
-    dirty = None
-    if changed is not None:
-        con.register("changed_src", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
-        dirty = "listing_id IN (SELECT listing_id FROM changed_src)"
-    _finish_link_input(con, keys, dirty)
-    if kept_keys is not None and changed is not None:
-        _mark_phone_transitions(con)
-    for name in ("kept_keys_src", "changed_src"):
-        con.unregister(name)
+    _finish_link_input(con, "SELECT * FROM link_keys")
 
 
-def _mark_phone_transitions(con: duckdb.DuckDBPyConnection) -> None:
-    """Mark `dirty` the unchanged listings whose phone crossed a limit because of the changed ones: "exact" needs the
-    number at two places at most, a phone block twenty rows at most. Their pairs then score differently though
-    nothing of theirs changed (term frequencies move too, but slowly: those are left to the next full link).
+# What each blocking column is made of, over a listing's keys (see `_finish_link_input`): a listing shares a block
+# with another exactly when these are equal and the block is not a common value.
+_BLOCK_SOURCES = {
+    "address_block": "address_key",
+    "street_block": "street_key || '|' || town",
+    "online_block": "online_key",
+    "phone_block": "phone",
+}
 
-    Before: the stored keys (`kept_keys_src`, every listing as the last link saw it); after: `link_input`.
+
+def build_changed_link_input(
+    con: duckdb.DuckDBPyConnection, acronyms: Sequence[str], changed: Collection[str], stored_keys: str
+) -> set[str]:
+    """For an incremental link: `link_scope`, the link_input rows an incremental link's candidate pairs can come
+    from, built without building every listing's.
+
+    On a connection holding `stored_keys` (a table: every listing's keys as the last link saw them) and
+    `listings_src`/`schedules_src` holding the `changed` listings only. Their keys are built (`changed_link_keys`);
+    `link_named` is every listing's keys now. The re-scored listings (`dirty`) are the changed ones and those
+    whose phone crossed a limit because of them; `link_scope` holds them and every listing sharing a block with one.
+    What depends on all listings (shared phones, common values, crowded cells) is counted over `link_named`, for the
+    values of these rows only. Returns the re-scored listings.
     """
+    _build_link_keys(con, acronyms, into="changed_link_keys")
+    con.register("changed_src", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
     con.execute(
-        f"""UPDATE link_input SET dirty = true WHERE NOT dirty AND phone IN (
-                WITH before AS (SELECT phone, count(DISTINCT {_PHONE_PLACE}) AS places, count(*) AS n
-                                FROM kept_keys_src WHERE phone IS NOT NULL GROUP BY phone),
-                     after AS (SELECT phone, any_value(phone_groups) AS places, count(*) AS n FROM link_input
-                               WHERE phone IS NOT NULL GROUP BY phone)
-                SELECT phone FROM after FULL JOIN before USING (phone)
-                WHERE (coalesce(after.places, 0) <= {SHARED_LINE_PLACES})
-                          <> (coalesce(before.places, 0) <= {SHARED_LINE_PLACES})
-                   OR (coalesce(after.n, 0) <= {PHONE_BLOCK_ROWS}) <> (coalesce(before.n, 0) <= {PHONE_BLOCK_ROWS}))"""
+        f"""CREATE OR REPLACE TEMP TABLE link_named AS
+            SELECT * FROM {stored_keys} ANTI JOIN changed_link_keys USING (listing_id)
+            UNION ALL BY NAME SELECT * FROM changed_link_keys"""
     )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE link_dirty AS
+            SELECT listing_id FROM changed_src
+            UNION SELECT listing_id FROM link_named WHERE phone IN ({_crossed_phones(stored_keys)})"""
+    )
+    con.unregister("changed_src")
+    named = "SELECT * FROM link_named"
+    dirty = "listing_id IN (SELECT listing_id FROM link_dirty)"
+    _finish_link_input(con, named, rows=f"{named} SEMI JOIN link_dirty USING (listing_id)", into="link_dirty_input")
+    # The neighbourhood: a semi-join per blocking rule on narrow columns, not one wide scan with a test per rule.
+    shares = ["SELECT listing_id FROM link_dirty"]
+    for keys, _ in BLOCKING:
+        sources = [_BLOCK_SOURCES.get(key) or _CELL_SOURCES.get(key) or key for key in keys]
+        values = ", ".join(f"{source} AS v{index}" for index, source in enumerate(sources))
+        on = " AND ".join(f"d.{key} = n.v{index}" for index, key in enumerate(keys))
+        shares.append(f"SELECT listing_id FROM (SELECT listing_id, {values} FROM link_named) n "
+                      f"SEMI JOIN link_dirty_input d ON {on}")  # fmt: skip
+    con.execute(f"CREATE OR REPLACE TEMP TABLE link_scope_ids AS {' UNION '.join(shares)}")
+    _finish_link_input(
+        con, named, dirty, rows=f"{named} SEMI JOIN link_scope_ids USING (listing_id)", into="link_scope"
+    )
+    return {row[0] for row in con.execute("SELECT listing_id FROM link_dirty").fetchall()}
 
 
-def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) -> None:
+def _crossed_phones(stored_keys: str) -> str:
+    """The phones whose levels the changed listings (`changed_src`) changed, as a query: "exact" needs the number at
+    two places at most, a phone block twenty rows at most. Pairs of unchanged listings with such a phone score
+    differently though nothing of theirs changed (term frequencies move too, but slowly: those are left to the next
+    full link). Only the changed listings' phones, before and after, can have crossed."""
+    return f"""
+        WITH touched AS (SELECT phone FROM {stored_keys} WHERE phone IS NOT NULL
+                                AND listing_id IN (SELECT listing_id FROM changed_src)
+                         UNION SELECT phone FROM changed_link_keys WHERE phone IS NOT NULL),
+             before AS (SELECT phone, count(DISTINCT {_PHONE_PLACE}) AS places, count(*) AS n FROM {stored_keys}
+                        WHERE phone IN (SELECT phone FROM touched) GROUP BY phone),
+             after AS (SELECT phone, count(DISTINCT {_PHONE_PLACE}) AS places, count(*) AS n FROM link_named
+                       WHERE phone IN (SELECT phone FROM touched) GROUP BY phone)
+        SELECT phone FROM touched LEFT JOIN before USING (phone) LEFT JOIN after USING (phone)
+        WHERE (coalesce(after.places, 0) <= {SHARED_LINE_PLACES})
+                  <> (coalesce(before.places, 0) <= {SHARED_LINE_PLACES})
+           OR (coalesce(after.n, 0) <= {PHONE_BLOCK_ROWS}) <> (coalesce(before.n, 0) <= {PHONE_BLOCK_ROWS})"""
+
+
+def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str], into: str = "link_keys") -> None:
+    """Each listing's keys, from `listings_src` and `schedules_src`, as the temporary table `into`. Only temporary
+    objects are made: on the warehouse's connection, an incremental link must leave nothing behind."""
     drop = sorted(BOILERPLATE | KNOWN_ACRONYMS | set(acronyms))
     statements = [
         """
-        CREATE OR REPLACE MACRO link_words_of(text) AS
+        CREATE OR REPLACE TEMP MACRO link_words_of(text) AS
             list_filter(string_split_regex(lower(strip_accents(replace(coalesce(text, ''), '&', ' and '))),
                                            '[^\\p{L}\\p{N}]+'), lambda w: w <> '')
         """,
@@ -357,8 +395,8 @@ def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
             WHERE address_key IS NULL AND regexp_matches(street, '^\\s*\\d') AND postal_code IS NOT NULL
         ) street_fallback USING (listing_id)
         """,
-        """
-        CREATE OR REPLACE TABLE link_keys AS
+        f"""
+        CREATE OR REPLACE TEMP TABLE {into} AS
         SELECT *, nullif(array_to_string(name_tokens, ' '), '') AS name_core,
                -- Street words without their type ("415 n alder"), whichever way the key was made,
                -- so a standardised address meets one the parser could not read.
@@ -374,45 +412,66 @@ def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str]) ->
         con.execute(statement, used or None)
 
 
-def _finish_link_input(con: duckdb.DuckDBPyConnection, keys: str, dirty: str | None) -> None:
-    """`link_input` from the keys (`keys`, a query): what depends on every listing (shared phones, values too common
-    to block on, crowded grid cells); and `dirty`, an expression, if given."""
+def _finish_link_input(
+    con: duckdb.DuckDBPyConnection,
+    keys: str,
+    dirty: str | None = None,
+    *,
+    rows: str | None = None,
+    into: str = "link_input",
+) -> None:
+    """`into` (link_input's rows, a temporary table) from the keys: what depends on every listing (shared phones,
+    values too common to block on, crowded grid cells), counted over `keys` (a query: every listing's keys); `dirty`,
+    an expression, if given. `rows` (a query over the same keys): only these rows are made, and only their values
+    counted."""
+    chosen = rows or keys
+
+    def among(column: str, source: str | None = None) -> str:  # only the values of the rows made: a narrow count
+        return f" AND {column} IN (SELECT {source or column} FROM chosen)" if rows else ""
+
+    # A shared grid cell is a block only when few listings share it (a ZIP-centroid pile-up is not a place).
+    crowded_cells = ",\n".join(
+        f"""crowded_{cell} AS (SELECT {cell} FROM cells WHERE {cell} IS NOT NULL{among(cell, source)}
+                                GROUP BY {cell} HAVING count(*) > {MAX_BLOCK})"""
+        for cell, source in _CELL_SOURCES.items()
+    )
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE link_input AS
+        CREATE OR REPLACE TEMP TABLE {into} AS
         WITH named AS ({keys}),
+             chosen AS {"MATERIALIZED " if rows else ""}({chosen}),
              -- A number given at more than two places is a shared line (a chapter office, a national helpline).
              phones AS (SELECT phone, count(DISTINCT {_PHONE_PLACE})
                                       AS phone_groups, count(*) AS phone_rows
-                        FROM named WHERE phone IS NOT NULL GROUP BY phone),
+                        FROM named WHERE phone IS NOT NULL{among("phone")} GROUP BY phone),
              -- Values shared by too many listings to block on (few rows: a semi-join, not a window per row).
-             common_addresses AS (SELECT address_key FROM named WHERE address_key IS NOT NULL
+             common_addresses AS (SELECT address_key FROM named WHERE address_key IS NOT NULL{among("address_key")}
                                   GROUP BY address_key HAVING count(*) > {MAX_BLOCK}),
-             common_links AS (SELECT online_key FROM named WHERE online_key IS NOT NULL
+             common_links AS (SELECT online_key FROM named WHERE online_key IS NOT NULL{among("online_key")}
                               GROUP BY online_key HAVING count(*) > {MAX_BLOCK}),
-             common_streets AS (SELECT street_key, town FROM named WHERE street_key IS NOT NULL
-                                GROUP BY street_key, town HAVING count(*) > {MAX_BLOCK})
-        SELECT named.*, coalesce(phones.phone_groups, 0) AS phone_groups,
+             common_streets AS (SELECT street_key, town FROM named WHERE street_key IS NOT NULL{among("street_key")}
+                                GROUP BY street_key, town HAVING count(*) > {MAX_BLOCK}),
+             cells AS (SELECT {", ".join(f"{source} AS {cell}" for cell, source in _CELL_SOURCES.items())}
+                       FROM named WHERE precise),
+             {crowded_cells}
+        SELECT chosen.* EXCLUDE (precise), coalesce(phones.phone_groups, 0) AS phone_groups,
                CASE WHEN street_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM common_streets c
-                         WHERE c.street_key = named.street_key AND c.town IS NOT DISTINCT FROM named.town)
+                         WHERE c.street_key = chosen.street_key AND c.town IS NOT DISTINCT FROM chosen.town)
                     THEN street_key || '|' || town END AS street_block,
                CASE WHEN address_key NOT IN (SELECT address_key FROM common_addresses) THEN address_key END
                    AS address_block,
                CASE WHEN online_key NOT IN (SELECT online_key FROM common_links) THEN online_key END AS online_block,
                CASE WHEN phones.phone_rows <= {PHONE_BLOCK_ROWS} THEN phone END AS phone_block,
-               {_cells(0, 0)} AS cell_0, {_cells(0.5, 0)} AS cell_1, {_cells(0, 0.5)} AS cell_2,
-               {_cells(0.5, 0.5)} AS cell_3{f", {dirty} AS dirty" if dirty else ""}
-        FROM named LEFT JOIN phones USING (phone)
+               {
+            ", ".join(
+                f"CASE WHEN {source} NOT IN (SELECT {cell} FROM crowded_{cell}) THEN {source} END AS {cell}"
+                for cell, source in _CELL_SOURCES.items()
+            )
+        }
+               {f", {dirty} AS dirty" if dirty else ""}
+        FROM chosen LEFT JOIN phones USING (phone)
         """
     )
-    # A shared grid cell is a block only when few listings share it (a ZIP-centroid pile-up is not a place).
-    for cell in ("cell_0", "cell_1", "cell_2", "cell_3"):
-        con.execute(
-            f"""UPDATE link_input SET {cell} = NULL WHERE {cell} IN (
-                   SELECT {cell} FROM link_input WHERE {cell} IS NOT NULL
-                   GROUP BY {cell} HAVING count(*) > {MAX_BLOCK})"""
-        )
-    con.execute("ALTER TABLE link_input DROP COLUMN precise")
 
 
 EDGE_COLUMNS = ["listing_id_l", "listing_id_r", "match_probability", "evidence"]
@@ -423,12 +482,13 @@ class LinkResult:
     memberships: list[Membership]
     review_pairs: pd.DataFrame  # listing_id_l, listing_id_r, match_probability, evidence: the uncertain band
     timings: dict[str, float] = field(default_factory=dict)
-    # Every scored pair at p >= REVIEW_LOW (EDGE_COLUMNS), new and kept: what a later incremental link starts from.
+    # The scored pairs at p >= REVIEW_LOW (EDGE_COLUMNS): every pair of a full link; an incremental link's re-scored
+    # pairs (those with a `rescored` listing). What a later incremental link starts from.
     edges: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EDGE_COLUMNS))
     # The listings clustered again (None: all). An incremental link leaves the groups of all others as they were;
     # `memberships` and `review_pairs` then cover these listings only.
     scope: set[str] | None = None
-    keys: Any = None  # the link keys built (table link_keys), for the next incremental link
+    keys: Any = None  # the link keys built (all of a full link, the re-scored listings'), for later incremental links
     # An incremental link's re-scored listings: the changed ones and those whose phone's levels they changed.
     rescored: set[str] | None = None
 
@@ -447,27 +507,108 @@ class Decision:
 TF_FLOOR = 10_000
 
 
-def _term_frequencies(con: duckdb.DuckDBPyConnection, linker: Any, db_api: Any) -> None:
-    """How common a name or phone is among DIFFERENT groups, for Splink's term-frequency adjustment.
+def term_frequency_tables(
+    con: duckdb.DuckDBPyConnection, table: str = "link_input", among: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How common a name or phone is among DIFFERENT groups, for Splink's term-frequency adjustment: (name, phone)
+    lookups over the listings in `table`; with `among` (a table of link rows), only for the names and phones these
+    rows have, still counted over all.
 
     Splink's default counts rows, so a group listed by four directories would make its own name look common. A
     name's frequency here is the share of distinct places (address, join link, ZIP or town) it appears at; a phone's
     is the share of distinct names that give it.
     """
+    names = f" AND name_core IN (SELECT name_core FROM {among})" if among else ""
+    phones = f" AND phone IN (SELECT phone FROM {among})" if among else ""
     name_tf = con.execute(
         f"""SELECT name_core, count(DISTINCT coalesce(address_key, online_key, zip5, town, listing_id)) /
                    greatest((SELECT count(DISTINCT coalesce(address_key, online_key, zip5, town, listing_id))
-                             FROM link_input), {TF_FLOOR})::DOUBLE AS tf_name_core
-            FROM link_input WHERE name_core IS NOT NULL GROUP BY name_core"""
+                             FROM {table}), {TF_FLOOR})::DOUBLE AS tf_name_core
+            FROM {table} WHERE name_core IS NOT NULL{names} GROUP BY name_core"""
     ).df()
     phone_tf = con.execute(
         f"""SELECT phone, count(DISTINCT coalesce(name_core, listing_id)) /
-                   greatest((SELECT count(DISTINCT name_core) FROM link_input), {TF_FLOOR})::DOUBLE AS tf_phone
-            FROM link_input WHERE phone IS NOT NULL GROUP BY phone"""
+                   greatest((SELECT count(DISTINCT name_core) FROM {table}), {TF_FLOOR})::DOUBLE AS tf_phone
+            FROM {table} WHERE phone IS NOT NULL{phones} GROUP BY phone"""
     ).df()
+    return name_tf, phone_tf
+
+
+def _term_frequencies(
+    con: duckdb.DuckDBPyConnection, linker: Any, db_api: Any, tables: tuple[pd.DataFrame, pd.DataFrame] | None = None
+) -> None:
+    """Register the term-frequency lookups (`term_frequency_tables`, of `link_input` unless given) with Splink."""
+    name_tf, phone_tf = tables if tables is not None else term_frequency_tables(con)
     for column, frame in (("name_core", name_tf), ("phone", phone_tf)):
         registered = db_api.register(frame, table_name=f"tf_lookup_{column}")
         linker.table_management.register_term_frequency_lookup(registered, column)
+
+
+def score_pairs(
+    con: duckdb.DuckDBPyConnection,
+    table: str = "link_input",
+    *,
+    train: bool = False,
+    frequencies: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    timings: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """The scored pairs (EDGE_COLUMNS) at p >= REVIEW_LOW of the link rows in `table` on `con`, strongest first.
+
+    `con` is a scratch DuckDB connection of our own, never the warehouse's (Splink creates work tables). A table with
+    a `dirty` column (`build_changed_link_input`'s `link_scope`): only pairs with a dirty listing are scored, with
+    `frequencies` (`term_frequency_tables`) counted over all listings.
+    """
+    import time
+
+    from splink import DuckDBAPI, Linker
+
+    started = time.perf_counter()
+    timings = timings if timings is not None else {}
+    # Splink 5 writes `x -> ...` lambdas, which DuckDB 2 accepts only with this setting.
+    con.execute("SET lambda_syntax='ENABLE_SINGLE_ARROW'")
+    columns = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    incremental = "dirty" in columns
+    count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    if count < 2:
+        return pd.DataFrame(columns=EDGE_COLUMNS)
+    db_api = DuckDBAPI(connection=con)
+    # Splink's settings check reads every comparison's SQL (a tenth of a second): the settings are ours and constant,
+    # and every full link still checks them.
+    linker = Linker(
+        db_api.register(table), settings(changed_only=incremental), log_level=None, validate_settings=not incremental
+    )
+    _term_frequencies(con, linker, db_api, frequencies)
+    if train and count >= TRAIN_MIN:
+        _train(linker)
+    timings["train"] = time.perf_counter() - started
+    predicted = linker.inference.predict(threshold_match_probability=REVIEW_LOW)
+    changed_pairs = "AND (l.dirty OR r.dirty)" if incremental else ""
+    # Rows of one directory with the same name at the same place are one group meeting on several days (a daily group
+    # published as seven rows): linked by rule, first, whatever their other fields say.
+    edges = con.execute(
+        f"""WITH scored AS (
+                SELECT e.listing_id_l, e.listing_id_r, e.match_probability, {evidence_sql()} AS evidence
+                FROM {predicted.physical_name} e
+                JOIN {table} l ON l.listing_id = e.listing_id_l
+                JOIN {table} r ON r.listing_id = e.listing_id_r),
+            rows_of_one_group AS (
+                SELECT l.listing_id AS listing_id_l, r.listing_id AS listing_id_r, 1.0 AS match_probability,
+                       'rows of one source: same name, same place' AS evidence
+                FROM {table} l JOIN {table} r
+                  ON l.source = r.source AND l.name_core = r.name_core AND l.listing_id < r.listing_id
+                 AND coalesce(l.address_block, l.online_block) = coalesce(r.address_block, r.online_block)
+                WHERE NOT l.named_by_venue AND NOT r.named_by_venue
+                  -- and nothing says otherwise: the same start time (or none given), the same phone (or none)
+                  AND (len(l.times) = 0 OR len(r.times) = 0 OR len(list_intersect(l.times, r.times)) > 0)
+                  AND (l.phone IS NULL OR r.phone IS NULL OR l.phone = r.phone) {changed_pairs})
+            SELECT * FROM rows_of_one_group
+            UNION ALL
+            SELECT * FROM scored WHERE (listing_id_l, listing_id_r) NOT IN
+                (SELECT (listing_id_l, listing_id_r) FROM rows_of_one_group)
+            ORDER BY match_probability DESC, listing_id_l, listing_id_r"""
+    ).df()
+    timings["predict"] = time.perf_counter() - started - timings["train"]
+    return edges
 
 
 def link(
@@ -477,133 +618,22 @@ def link(
     seniority: Mapping[str, int] | None = None,
     *,
     train: bool = False,
-    kept_edges: Any = None,
 ) -> LinkResult:
-    """Score, cluster and name groups for the listings in `link_input` (see `build_link_input`) on `con`.
+    """Score, cluster and name groups for the listings in `link_input` (see `build_link_input`) on `con`, a scratch
+    connection (see `score_pairs`).
 
-    `con` is a scratch DuckDB connection of our own, never the warehouse's (Splink creates work tables).
     `previous` (listing_id → group_id) keeps ids stable; `seniority` (lower = known longer) breaks id ties.
-    `kept_edges` (EDGE_COLUMNS, an earlier link's `edges`): an incremental link. Only pairs with a listing marked
-    `dirty` in link_input are scored; the kept scores of pairs of two unchanged listings are reused; clustering
-    then runs over them all, as a full link would.
     """
     import time
 
-    from splink import DuckDBAPI, Linker
-
     timings: dict[str, float] = {}
-    started = time.perf_counter()
-    # Splink 5 writes `x -> ...` lambdas, which DuckDB 2 accepts only with this setting.
-    con.execute("SET lambda_syntax='ENABLE_SINGLE_ARROW'")
-    count = con.execute("SELECT count(*) FROM link_input").fetchall()[0][0]
     decisions = list(decisions)
-    edges = pd.DataFrame(columns=EDGE_COLUMNS)
-    incremental = kept_edges is not None
-    changed_pairs = "AND (l.dirty OR r.dirty)" if incremental else ""
-    if incremental:
-        con.register("kept_edges_src", kept_edges)
-        kept = """
-                UNION ALL
-                SELECT k.listing_id_l, k.listing_id_r, k.match_probability, k.evidence FROM kept_edges_src k
-                JOIN link_input l ON l.listing_id = k.listing_id_l AND NOT l.dirty
-                JOIN link_input r ON r.listing_id = k.listing_id_r AND NOT r.dirty"""
-    else:
-        kept = ""
-    if count >= 2:
-        db_api = DuckDBAPI(connection=con)
-        if incremental:
-            _changed_neighbourhood(con)
-        # Splink's settings check reads every comparison's SQL (a tenth of a second): the settings are ours and
-        # constant, and every full link still checks them.
-        linker = Linker(
-            db_api.register("link_scope" if incremental else "link_input"),
-            settings(changed_only=incremental),
-            log_level=None,
-            validate_settings=not incremental,
-        )
-        _term_frequencies(con, linker, db_api)
-        if train and count >= TRAIN_MIN:
-            _train(linker)
-        timings["train"] = time.perf_counter() - started
-        predicted = linker.inference.predict(threshold_match_probability=REVIEW_LOW)
-        # Rows of one directory with the same name at the same place are one group meeting on several days (a daily
-        # group published as seven rows): linked by rule, first, whatever their other fields say.
-        edges = con.execute(
-            f"""WITH scored AS (
-                    SELECT e.listing_id_l, e.listing_id_r, e.match_probability, {evidence_sql()} AS evidence
-                    FROM {predicted.physical_name} e
-                    JOIN link_input l ON l.listing_id = e.listing_id_l
-                    JOIN link_input r ON r.listing_id = e.listing_id_r),
-                rows_of_one_group AS (
-                    SELECT l.listing_id AS listing_id_l, r.listing_id AS listing_id_r, 1.0 AS match_probability,
-                           'rows of one source: same name, same place' AS evidence
-                    FROM link_input l JOIN link_input r
-                      ON l.source = r.source AND l.name_core = r.name_core AND l.listing_id < r.listing_id
-                     AND coalesce(l.address_block, l.online_block) = coalesce(r.address_block, r.online_block)
-                    WHERE NOT l.named_by_venue AND NOT r.named_by_venue
-                      -- and nothing says otherwise: the same start time (or none given), the same phone (or none)
-                      AND (len(l.times) = 0 OR len(r.times) = 0 OR len(list_intersect(l.times, r.times)) > 0)
-                      AND (l.phone IS NULL OR r.phone IS NULL OR l.phone = r.phone) {changed_pairs})
-                SELECT * FROM rows_of_one_group
-                UNION ALL
-                SELECT * FROM scored WHERE (listing_id_l, listing_id_r) NOT IN
-                    (SELECT (listing_id_l, listing_id_r) FROM rows_of_one_group){kept}
-                ORDER BY match_probability DESC, listing_id_l, listing_id_r"""
-        ).df()
-        timings["predict"] = time.perf_counter() - started - timings["train"]
+    edges = score_pairs(con, train=train, timings=timings)
     mark = time.perf_counter()
-    scope = None
-    if incremental:
-        con.unregister("kept_edges_src")
-        changed = [row[0] for row in con.execute("SELECT listing_id FROM link_input WHERE dirty").fetchall()]
-        scope = affected_listings(edges, previous or {}, decisions, changed)
-    meta = _cluster_meta(con, edges, decisions, scope)
-    memberships, review = cluster_links(
-        edges, meta, decisions, previous or {}, seniority or {}, count, con, scope=scope
-    )
+    meta = cluster_meta(con, "link_input", edges, decisions)
+    memberships, review = cluster_links(edges, meta, decisions, previous or {}, seniority or {}, con=con)
     timings["cluster"] = time.perf_counter() - mark
-    return LinkResult(memberships, review, timings, edges, scope, rescored=None if scope is None else set(changed))
-
-
-def _changed_neighbourhood(con: duckdb.DuckDBPyConnection) -> None:
-    """`link_scope`: the changed (`dirty`) listings and every listing sharing a blocking key with one, the only rows
-    an incremental link's candidate pairs can come from. Splink then works on hundreds of rows, not all."""
-    shares = []
-    for keys, _ in BLOCKING:
-        key = " || chr(31) || ".join(keys)  # NULL when any part is: such a row is in no block of this rule
-        shares.append(f"{key} IN (SELECT {key} FROM link_input WHERE dirty)")
-    con.execute(f"CREATE OR REPLACE TABLE link_scope AS SELECT * FROM link_input WHERE dirty OR {' OR '.join(shares)}")
-
-
-def affected_listings(
-    edges: pd.DataFrame, previous: Mapping[str, str], decisions: Sequence[Decision], changed: Iterable[str]
-) -> set[str]:
-    """The listings whose groups a change can reach: the changed ones, closed under links strong enough to join
-    (`MATCH_PROBABILITY`), a reviewer's "same", and membership of one previous group.
-
-    Clustering joins only along such links, so each closed set clusters exactly as it would among all listings:
-    clustering just these gives a full run's groups for them, and every other group stands.
-    """
-    strong = edges[edges["match_probability"] >= MATCH_PROBABILITY]
-    left, right = strong["listing_id_l"], strong["listing_id_r"]
-    members: dict[str, list[str]] = defaultdict(list)
-    for listing, group_id in previous.items():
-        members[group_id].append(listing)
-    same = [(d.listing_id_l, d.listing_id_r) for d in decisions if d.same]
-    scope = set(changed)
-    frontier = set(scope)  # each step grows from the listings the last one added, not the whole scope again
-    while frontier:
-        reached: set[str] = set()
-        for listing in frontier:
-            if listing in previous:
-                reached.update(members[previous[listing]])
-        touching = left.isin(frontier) | right.isin(frontier)
-        reached.update(left[touching])
-        reached.update(right[touching])
-        reached.update(item for pair in same if pair[0] in frontier or pair[1] in frontier for item in pair)
-        frontier = reached - scope
-        scope |= frontier
-    return scope
+    return LinkResult(memberships, review, timings, edges)
 
 
 TRAIN_MIN = 5000
@@ -615,18 +645,6 @@ LINK_COLUMNS = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class EarlierLink:
-    """What an earlier link stored, for an incremental one: the listings that changed since, its scored pairs
-    (EDGE_COLUMNS) and its keys (`link_keys`, every listing's as that link saw them), and the initials of every
-    listing's organisation (`organisation_acronyms`: counted over all listings, not just the changed)."""
-
-    changed: Collection[str]
-    edges: Any
-    keys: Any
-    acronyms: Sequence[str]
-
-
 def link_tables(
     listings: Any,
     schedules: Any,
@@ -635,14 +653,10 @@ def link_tables(
     seniority: Mapping[str, int] | None = None,
     *,
     train: bool = False,
-    earlier: EarlierLink | None = None,
 ) -> LinkResult:
     """Link listings given as tables (Arrow or pandas) with `LINK_COLUMNS`, and their schedules (listing_id, byday,
     opens_at "HH:MM"), on a scratch in-memory DuckDB, so Splink's work tables never touch the warehouse.
-
-    With `earlier`, incrementally: `listings` and `schedules` need hold only the changed listings; the others' keys
-    come from `earlier.keys`; only pairs involving a changed listing are scored (see `link`). Shared-value limits
-    and term frequencies are still counted over all listings. `LinkResult.keys` are the keys built here.
+    `LinkResult.keys` are the keys built here, for a later incremental link.
     """
     import time
 
@@ -651,28 +665,53 @@ def link_tables(
         started = time.perf_counter()
         scratch.register("listings_src", listings)
         scratch.register("schedules_src", schedules)
-        if earlier is not None:
-            acronyms = earlier.acronyms
-        else:
-            named = scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()
-            acronyms = organisation_acronyms(row[0] for row in named)
-        build_link_input(
-            scratch,
-            acronyms,
-            kept_keys=None if earlier is None else earlier.keys,
-            changed=None if earlier is None else earlier.changed,
-        )
+        named = scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()
+        build_link_input(scratch, organisation_acronyms(row[0] for row in named))
         keys = scratch.sql("SELECT * FROM link_keys").to_arrow_table()
         prepared = time.perf_counter() - started
         # Clustering builds millions of small objects and no cycles: the cyclic collector would only rescan them.
         with collector_paused():
-            kept_edges = None if earlier is None else earlier.edges
-            result = link(scratch, previous, decisions, seniority, train=train, kept_edges=kept_edges)
+            result = link(scratch, previous, decisions, seniority, train=train)
         result.timings = {"prepare": prepared, **result.timings}
         result.keys = keys
         return result
     finally:
         scratch.close()
+
+
+def score_changed(
+    con: duckdb.DuckDBPyConnection,
+    acronyms: Sequence[str],
+    changed: Collection[str],
+    stored_keys: str,
+    timings: dict[str, float] | None = None,
+) -> tuple[pd.DataFrame, set[str], Any]:
+    """An incremental link's scoring: the pairs (EDGE_COLUMNS, strongest first) with a changed listing, or one whose
+    phone's levels they changed, scored as a full link would score them; the re-scored listings; and the changed
+    listings' keys (Arrow), to store.
+
+    On the warehouse's connection (see `build_changed_link_input`: `listings_src`, `schedules_src`, `stored_keys`);
+    only temporary objects are made there. Only the neighbourhood of the changed listings goes to a scratch
+    connection, where Splink scores it: hundreds of rows, not every listing.
+    """
+    import time
+
+    started = time.perf_counter()
+    timings = timings if timings is not None else {}
+    dirty = build_changed_link_input(con, acronyms, changed, stored_keys)
+    scope = con.sql("SELECT * FROM link_scope").to_arrow_table()
+    frequencies = term_frequency_tables(con, "link_named", among="link_scope")
+    keys = con.sql("SELECT * FROM changed_link_keys").to_arrow_table()
+    timings["prepare"] = time.perf_counter() - started
+    scratch = duckdb.connect()
+    try:
+        scratch.register("link_scope_src", scope)
+        scratch.execute("CREATE TABLE link_scope AS SELECT * FROM link_scope_src")
+        scratch.unregister("link_scope_src")
+        edges = score_pairs(scratch, "link_scope", frequencies=frequencies, timings=timings)
+    finally:
+        scratch.close()
+    return edges, dirty, keys
 
 
 def _train(linker: Any) -> None:
@@ -688,9 +727,15 @@ class _Meta:
     days: frozenset[str]  # weekdays it meets, without ordinals
 
 
-def _cluster_meta(
-    con: duckdb.DuckDBPyConnection, edges: pd.DataFrame, decisions: list[Decision], scope: set[str] | None = None
+def cluster_meta(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    edges: pd.DataFrame,
+    decisions: list[Decision],
+    scope: Collection[str] | None = None,
 ) -> dict[str, _Meta]:
+    """What clustering checks of each listing (`_Meta`), from `table` (link rows or keys): of the listings in `scope`,
+    or of those the edges and decisions name."""
     if scope is not None:
         ids = set(scope)
     else:
@@ -698,9 +743,9 @@ def _cluster_meta(
         ids |= {d.listing_id_l for d in decisions} | {d.listing_id_r for d in decisions}
     if not ids:
         return {}
-    con.register("link_ids", pd.DataFrame({"listing_id": sorted(ids)}))
+    con.register("link_ids", pd.DataFrame({"listing_id": sorted(ids)}, dtype="string"))
     rows = con.execute(
-        "SELECT listing_id, source, name_core, named_by_venue, days FROM link_input JOIN link_ids USING (listing_id)"
+        f"SELECT listing_id, source, name_core, named_by_venue, days FROM {table} SEMI JOIN link_ids USING (listing_id)"
     ).fetchall()
     con.unregister("link_ids")
     return {row[0]: _Meta(row[1], row[2], bool(row[3]), frozenset(row[4] or ())) for row in rows}
@@ -712,18 +757,19 @@ def cluster_links(
     decisions: Sequence[Decision],
     previous: Mapping[str, str],
     seniority: Mapping[str, int],
-    count: int,
-    con: duckdb.DuckDBPyConnection,
     *,
+    con: duckdb.DuckDBPyConnection | None = None,
     scope: set[str] | None = None,
+    reserved: Collection[str] = (),
 ) -> tuple[list[Membership], pd.DataFrame]:
     """Strongest links first, each accepted only if its two clusters have nothing that contradicts it.
 
-    `scope` (see `affected_listings`): cluster only these listings; a weak link from one of them to a listing
-    outside goes to review, as it would in a full run (the two cannot be in one cluster).
+    Every listing of `link_input` on `con` is placed; or, with `scope` (a set closed under strong links, "same"
+    decisions and previous groups: see `groups.affected_listings`), only these, and a weak link from one of them to
+    a listing outside goes to review, as it would in a full run (the two cannot be in one cluster). `reserved`: the
+    group ids held outside the scope, never handed out.
     """
     review_rows = []
-    reserved: set[str] = set()
     if scope is not None:
         reviewed = {frozenset((d.listing_id_l, d.listing_id_r)) for d in decisions}
         inside_l, inside_r = edges["listing_id_l"].isin(scope), edges["listing_id_r"].isin(scope)
@@ -732,7 +778,6 @@ def cluster_links(
                 review_rows.append((left, right, probability, evidence))
         edges = edges[inside_l & inside_r]
         decisions = [d for d in decisions if d.listing_id_l in scope and d.listing_id_r in scope]
-        reserved = {group_id for listing, group_id in previous.items() if listing not in scope}
     different = {frozenset((d.listing_id_l, d.listing_id_r)) for d in decisions if not d.same}
     decided = different | {frozenset((d.listing_id_l, d.listing_id_r)) for d in decisions if d.same}
     parent: dict[str, str] = {}
@@ -789,7 +834,7 @@ def cluster_links(
     if scope is not None:
         singles = [(listing,) for listing in sorted(scope)]
     else:
-        singles = con.execute("SELECT listing_id FROM link_input ORDER BY listing_id").fetchall() if count else []
+        singles = con.execute("SELECT listing_id FROM link_input ORDER BY listing_id").fetchall() if con else []
     groups = [sorted(items) for items in clusters.values()]
     groups += [[listing] for (listing,) in singles if listing not in linked]
     ids = assign_group_ids(groups, previous, seniority, reserved)
