@@ -405,7 +405,7 @@ def link_listings(
 
 # The temporary objects an incremental link makes on the warehouse's connection, dropped after it.
 _CHANGED_LINK_TABLES = (
-    "changed_link_keys", "link_named", "link_dirty", "link_dirty_input", "link_scope_ids", "link_scope", "link_drop",
+    "changed_link_keys", "link_counted", "link_dirty", "link_dirty_input", "link_scope_ids", "link_scope", "link_drop",
     "link_names", "link_tokens", "link_slots", "link_base", "listings_src", "schedules_src",
 )  # fmt: skip
 
@@ -458,6 +458,7 @@ def link_changed(
         memberships, review = cluster_links(edges, meta, decisions, previous, seniority, scope=scope, reserved=reserved)
         timings["cluster"] = time.perf_counter() - mark
     finally:
+        con.execute("DROP VIEW IF EXISTS temp.link_named")
         for table in _CHANGED_LINK_TABLES:
             con.execute(f"DROP TABLE IF EXISTS temp.{table}")
         con.execute("DROP MACRO IF EXISTS temp.link_words_of")
@@ -473,37 +474,34 @@ def affected_listings(
     and membership of one group as the last link left them (`group_members`).
 
     Clustering joins only along such links, so each closed set clusters exactly as it would among all listings:
-    clustering just these gives a full run's groups for them, and every other group stands. Each step reads only
-    what touches the listings the last step added.
+    clustering just these gives a full run's groups for them, and every other group stands. One recursive query
+    walks the links (a group is a node its members link to), so no step reads more than what it reached.
     """
-    joined: dict[str, set[str]] = defaultdict(set)
     strong = new_edges[new_edges["match_probability"] >= MATCH_PROBABILITY]
     pairs = [*zip(strong["listing_id_l"], strong["listing_id_r"], strict=True)]
     pairs += [(d.listing_id_l, d.listing_id_r) for d in decisions if d.same]
-    for left, right in pairs:
-        joined[left].add(right)
-        joined[right].add(left)
-    scope = set(rescored)
-    frontier = set(scope)
-    with _id_table(con, "rescored_listings", sorted(rescored)):
-        while frontier:
-            with _id_table(con, "link_frontier", sorted(frontier)):
-                rows = con.execute(
-                    f"""WITH kept AS (SELECT listing_id_l, listing_id_r FROM link_edges
-                                      WHERE match_probability >= {MATCH_PROBABILITY}
-                                        AND listing_id_l NOT IN (SELECT listing_id FROM rescored_listings)
-                                        AND listing_id_r NOT IN (SELECT listing_id FROM rescored_listings))
-                        SELECT listing_id_r FROM kept WHERE listing_id_l IN (SELECT listing_id FROM link_frontier)
-                        UNION SELECT listing_id_l FROM kept WHERE listing_id_r IN (SELECT listing_id FROM link_frontier)
-                        UNION SELECT listing_id FROM group_members WHERE group_id IN (
-                            SELECT group_id FROM group_members SEMI JOIN link_frontier USING (listing_id))"""
-                ).fetchall()
-            reached = {row[0] for row in rows}
-            for listing in frontier:
-                reached |= joined.get(listing, set())
-            frontier = reached - scope
-            scope |= frontier
-    return scope
+    joins = pd.DataFrame({"a": [a for a, _ in pairs], "b": [b for _, b in pairs]}, dtype="string")
+    con.register("new_joins", joins)
+    try:
+        with _id_table(con, "rescored_listings", sorted(rescored)):
+            rows = con.execute(
+                f"""WITH RECURSIVE
+                        kept AS (SELECT listing_id_l AS a, listing_id_r AS b FROM link_edges
+                                 WHERE match_probability >= {MATCH_PROBABILITY}
+                                   AND listing_id_l NOT IN (SELECT listing_id FROM rescored_listings)
+                                   AND listing_id_r NOT IN (SELECT listing_id FROM rescored_listings)
+                                 UNION ALL SELECT a, b FROM new_joins),
+                        links(a, b) AS MATERIALIZED (
+                            SELECT a, b FROM kept UNION ALL SELECT b, a FROM kept
+                            UNION ALL SELECT listing_id, '#' || group_id FROM group_members
+                            UNION ALL SELECT '#' || group_id, listing_id FROM group_members),
+                        reached(node) AS (SELECT listing_id FROM rescored_listings
+                                          UNION SELECT links.b FROM reached JOIN links ON links.a = reached.node)
+                    SELECT node FROM reached WHERE NOT starts_with(node, '#')"""
+            ).fetchall()
+    finally:
+        con.unregister("new_joins")
+    return {row[0] for row in rows}
 
 
 def record_id_changes(

@@ -249,6 +249,11 @@ _BLOCK_SOURCES = {
 }
 
 
+# The key columns counted over all listings: shared phones, common values, crowded cells, term frequencies.
+_COUNTED_COLUMNS = ["listing_id", "name_core", "address_key", "online_key", "street_key", "town", "zip5", "phone",
+                    "latitude", "longitude", "precise"]  # fmt: skip
+
+
 def build_changed_link_input(
     con: duckdb.DuckDBPyConnection, acronyms: Sequence[str], changed: Collection[str], stored_keys: str
 ) -> set[str]:
@@ -259,38 +264,81 @@ def build_changed_link_input(
     `listings_src`/`schedules_src` holding the `changed` listings only. Their keys are built (`changed_link_keys`);
     `link_named` is every listing's keys now. The re-scored listings (`dirty`) are the changed ones and those
     whose phone crossed a limit because of them; `link_scope` holds them and every listing sharing a block with one.
-    What depends on all listings (shared phones, common values, crowded cells) is counted over `link_named`, for the
-    values of these rows only. Returns the re-scored listings.
+    What depends on all listings (shared phones, common values, crowded cells) is counted over `link_counted` (a
+    narrow copy of `link_named`), for the values of these rows only. Returns the re-scored listings.
     """
     _build_link_keys(con, acronyms, into="changed_link_keys")
     con.register("changed_src", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE link_named AS
+        f"""CREATE OR REPLACE TEMP VIEW link_named AS
             SELECT * FROM {stored_keys} ANTI JOIN changed_link_keys USING (listing_id)
             UNION ALL BY NAME SELECT * FROM changed_link_keys"""
     )
+    # What is counted, of every listing, in one narrow copy: each count then scans it, not the stored keys' lists.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE link_counted AS SELECT {', '.join(_COUNTED_COLUMNS)} FROM link_named")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE link_dirty AS
             SELECT listing_id FROM changed_src
-            UNION SELECT listing_id FROM link_named WHERE phone IN ({_crossed_phones(stored_keys)})"""
+            UNION SELECT listing_id FROM link_counted WHERE phone IN ({_crossed_phones(stored_keys)})"""
     )
     con.unregister("changed_src")
-    named = "SELECT * FROM link_named"
-    dirty = "listing_id IN (SELECT listing_id FROM link_dirty)"
-    _finish_link_input(con, named, rows=f"{named} SEMI JOIN link_dirty USING (listing_id)", into="link_dirty_input")
+    counted = "SELECT * FROM link_counted"
+    _finish_link_input(
+        con, counted, rows="SELECT * FROM link_named SEMI JOIN link_dirty USING (listing_id)", into="link_dirty_input"
+    )
     # The neighbourhood: a semi-join per blocking rule on narrow columns, not one wide scan with a test per rule.
     shares = ["SELECT listing_id FROM link_dirty"]
     for keys, _ in BLOCKING:
         sources = [_BLOCK_SOURCES.get(key) or _CELL_SOURCES.get(key) or key for key in keys]
         values = ", ".join(f"{source} AS v{index}" for index, source in enumerate(sources))
         on = " AND ".join(f"d.{key} = n.v{index}" for index, key in enumerate(keys))
-        shares.append(f"SELECT listing_id FROM (SELECT listing_id, {values} FROM link_named) n "
+        shares.append(f"SELECT listing_id FROM (SELECT listing_id, {values} FROM link_counted) n "
                       f"SEMI JOIN link_dirty_input d ON {on}")  # fmt: skip
     con.execute(f"CREATE OR REPLACE TEMP TABLE link_scope_ids AS {' UNION '.join(shares)}")
-    _finish_link_input(
-        con, named, dirty, rows=f"{named} SEMI JOIN link_scope_ids USING (listing_id)", into="link_scope"
-    )
+    _neighbour_link_input(con, counted)
     return {row[0] for row in con.execute("SELECT listing_id FROM link_dirty").fetchall()}
+
+
+def _neighbour_link_input(con: duckdb.DuckDBPyConnection, counted: str) -> None:
+    """`link_scope`: the re-scored listings' rows (`link_dirty_input`) and their neighbours' (`link_scope_ids`).
+
+    A neighbour's columns matter only in its pairs with a re-scored listing, so what is used only to block (street,
+    phone and cell blocks) is kept where a re-scored listing has the same block and left out elsewhere, and the
+    phone's count is a re-scored listing's with that phone (a pair's phones must be equal to count). What says
+    where a listing is (address and join link blocks: rows of one group must be at one place) is counted honestly,
+    for the neighbours' values only.
+    """
+    blocks_of_dirty = {
+        "street_block": "street_key || '|' || town",
+        "phone_block": "phone",
+        **_CELL_SOURCES,
+    }
+    kept = ", ".join(
+        f"CASE WHEN {source} IN (SELECT {block} FROM link_dirty_input) THEN {source} END AS {block}"
+        for block, source in blocks_of_dirty.items()
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE link_scope AS
+        WITH named AS ({counted}),
+             chosen AS MATERIALIZED (SELECT * FROM link_named SEMI JOIN link_scope_ids USING (listing_id)
+                                     ANTI JOIN link_dirty USING (listing_id)),
+             common_addresses AS (SELECT address_key FROM named
+                                  WHERE address_key IN (SELECT address_key FROM chosen)
+                                  GROUP BY address_key HAVING count(*) > {MAX_BLOCK}),
+             common_links AS (SELECT online_key FROM named WHERE online_key IN (SELECT online_key FROM chosen)
+                              GROUP BY online_key HAVING count(*) > {MAX_BLOCK}),
+             dirty_phones AS (SELECT DISTINCT phone, phone_groups FROM link_dirty_input WHERE phone IS NOT NULL)
+        SELECT *, true AS dirty FROM link_dirty_input
+        UNION ALL BY NAME
+        SELECT chosen.* EXCLUDE (precise), coalesce(dirty_phones.phone_groups, 0) AS phone_groups,
+               CASE WHEN address_key NOT IN (SELECT address_key FROM common_addresses) THEN address_key END
+                   AS address_block,
+               CASE WHEN online_key NOT IN (SELECT online_key FROM common_links) THEN online_key END AS online_block,
+               {kept}, false AS dirty
+        FROM chosen LEFT JOIN dirty_phones USING (phone)
+        """
+    )
 
 
 def _crossed_phones(stored_keys: str) -> str:
@@ -304,7 +352,7 @@ def _crossed_phones(stored_keys: str) -> str:
                          UNION SELECT phone FROM changed_link_keys WHERE phone IS NOT NULL),
              before AS (SELECT phone, count(DISTINCT {_PHONE_PLACE}) AS places, count(*) AS n FROM {stored_keys}
                         WHERE phone IN (SELECT phone FROM touched) GROUP BY phone),
-             after AS (SELECT phone, count(DISTINCT {_PHONE_PLACE}) AS places, count(*) AS n FROM link_named
+             after AS (SELECT phone, count(DISTINCT {_PHONE_PLACE}) AS places, count(*) AS n FROM link_counted
                        WHERE phone IN (SELECT phone FROM touched) GROUP BY phone)
         SELECT phone FROM touched LEFT JOIN before USING (phone) LEFT JOIN after USING (phone)
         WHERE (coalesce(after.places, 0) <= {SHARED_LINE_PLACES})
@@ -700,18 +748,27 @@ def score_changed(
     timings = timings if timings is not None else {}
     dirty = build_changed_link_input(con, acronyms, changed, stored_keys)
     scope = con.sql("SELECT * FROM link_scope").to_arrow_table()
-    frequencies = term_frequency_tables(con, "link_named", among="link_scope")
+    frequencies = term_frequency_tables(con, "link_counted", among="link_scope")
     keys = con.sql("SELECT * FROM changed_link_keys").to_arrow_table()
     timings["prepare"] = time.perf_counter() - started
-    scratch = duckdb.connect()
+    # Splink's scratch: an in-memory database attached to the warehouse's instance, used from a cursor of its own
+    # (a connection with its own transaction and temporary objects), so Splink's tables never touch the warehouse.
+    # Opening a separate DuckDB instance would cost more than the scoring of a few hundred rows.
+    scratch = con.cursor()
     try:
+        scratch.execute(f"ATTACH ':memory:' AS {_SCRATCH}")
+        scratch.execute(f"USE {_SCRATCH}")
         scratch.register("link_scope_src", scope)
         scratch.execute("CREATE TABLE link_scope AS SELECT * FROM link_scope_src")
         scratch.unregister("link_scope_src")
         edges = score_pairs(scratch, "link_scope", frequencies=frequencies, timings=timings)
     finally:
         scratch.close()
+        con.execute(f"DETACH DATABASE IF EXISTS {_SCRATCH}")
     return edges, dirty, keys
+
+
+_SCRATCH = "peergroups_link_scratch"
 
 
 def _train(linker: Any) -> None:
