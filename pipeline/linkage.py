@@ -262,10 +262,11 @@ def build_changed_link_input(
 
     On a connection holding `stored_keys` (a table: every listing's keys as the last link saw them) and
     `listings_src`/`schedules_src` holding the `changed` listings only. Their keys are built (`changed_link_keys`);
-    `link_named` is every listing's keys now. The re-scored listings (`dirty`) are the changed ones and those
-    whose phone crossed a limit because of them; `link_scope` holds them and every listing sharing a block with one.
-    What depends on all listings (shared phones, common values, crowded cells) is counted over `link_counted` (a
-    narrow copy of `link_named`), for the values of these rows only. Returns the re-scored listings.
+    `link_named` is every listing's keys now. The re-scored listings (`dirty`) are the changed ones whose keys
+    changed (or that had none) and those whose phone crossed a limit because of them; `link_scope` holds them and
+    every listing sharing a block with one. What depends on all listings (shared phones, common values, crowded
+    cells) is counted over `link_counted` (a narrow copy of `link_named`), for the values of these rows only.
+    Returns the re-scored listings.
     """
     _build_link_keys(con, acronyms, into="changed_link_keys")
     con.register("changed_src", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
@@ -276,9 +277,14 @@ def build_changed_link_input(
     )
     # What is counted, of every listing, in one narrow copy: each count then scans it, not the stored keys' lists.
     con.execute(f"CREATE OR REPLACE TEMP TABLE link_counted AS SELECT {', '.join(_COUNTED_COLUMNS)} FROM link_named")
+    # A listing edited where linkage does not look (a description, an e-mail address) keeps its keys, so every
+    # score of its pairs stands: only listings whose keys changed (or are new) are scored again.
+    columns = ", ".join(row[0] for row in con.execute("DESCRIBE changed_link_keys").fetchall())
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE link_dirty AS
-            SELECT listing_id FROM changed_src
+            SELECT listing_id FROM (
+                SELECT {columns} FROM changed_link_keys
+                EXCEPT SELECT {columns} FROM {stored_keys} WHERE listing_id IN (SELECT listing_id FROM changed_src))
             UNION SELECT listing_id FROM link_counted WHERE phone IN ({_crossed_phones(stored_keys)})"""
     )
     con.unregister("changed_src")
