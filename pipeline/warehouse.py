@@ -430,10 +430,10 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     if not read_only:
         migrate(con)
         return con
-    applied = {row[0] for row in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchall()}  # fmt: skip
-    latest = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] if applied else None  # type: ignore[index]
+    try:
+        latest = con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0]
+    except duckdb.CatalogException:  # not a peergroups warehouse (or one from before migrations were recorded)
+        latest = None
     if latest != MIGRATIONS[-1][0]:
         con.close()
         raise WarehouseError(
