@@ -21,6 +21,7 @@ from pipeline.memory import collector_paused
 from pipeline.normalise import Reject, normalise, readable
 from pipeline.runs import http_errors
 from pipeline.warehouse import (
+    ConfirmedLine,
     SourceBatch,
     connect,
     load_batches,
@@ -74,6 +75,12 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any] | UnreadableLine]:
     """RawListing JSON lines. A line that is not a JSON object comes back as an UnreadableLine, never dropped."""
+    for number, line in _jsonl_lines(path):
+        yield _parse_line(number, line)
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The file's lines that are not blank, with their numbers."""
     try:
         handle = path.open(encoding="utf-8")
     except OSError as error:
@@ -81,20 +88,21 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any] | UnreadableLine]:
     with handle:
         try:
             for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json_text.loads(line)
-                except ValueError:
-                    yield UnreadableLine(number, line.rstrip("\n"))
-                    continue
-                if not isinstance(record, dict):
-                    yield UnreadableLine(number, line.rstrip("\n"))
-                    continue
-                lone = "\\u" in line and _SURROGATE_ESCAPE.search(line)
-                yield readable(record) if lone else record
+                if line.strip():
+                    yield number, line
         except UnicodeDecodeError as error:
             raise InputError(f"{path} is not UTF-8 text (byte {error.start}): is it a JSON lines file?") from error
+
+
+def _parse_line(number: int, line: str) -> dict[str, Any] | UnreadableLine:
+    try:
+        record = json_text.loads(line)
+    except ValueError:
+        return UnreadableLine(number, line.rstrip("\n"))
+    if not isinstance(record, dict):
+        return UnreadableLine(number, line.rstrip("\n"))
+    lone = "\\u" in line and _SURROGATE_ESCAPE.search(line)
+    return readable(record) if lone else record
 
 
 # Normalisation's own code, hashed: a raw record is "unchanged" only if the code that reads it has not changed either.
@@ -118,6 +126,26 @@ def raw_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(_RAW_HASH_PREFIX + json_text.dumps_utf8(content, sort_keys=True)).hexdigest()[:32]
 
 
+def _line_key_prefix(default_source: str, override_source: bool) -> bytes:
+    """What a line's hash is taken with besides the line: the normaliser's version, and the source it is read under
+    (a record naming no source, or every record with `override_source`, takes the file's)."""
+    read_as = f"line\x1f{'override' if override_source else 'own'}\x1f{default_source}\x1f"
+    return _RAW_HASH_PREFIX + read_as.encode("utf-8", "surrogatepass")
+
+
+def _line_key(prefix: bytes, line: str) -> str:
+    return hashlib.blake2b(prefix + line.rstrip("\n").encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class KnownRecords(dict[str, str]):
+    """listing_id → raw hash of what the warehouse holds, and `lines`: the hash of the JSON line each listing's
+    record last came in → (listing_id, source), so an identical line is confirmed without being read."""
+
+    def __init__(self, hashes: Mapping[str, str] = (), lines: Mapping[str, tuple[str, str]] | None = None) -> None:
+        super().__init__(hashes)
+        self.lines: Mapping[str, tuple[str, str]] = lines or {}
+
+
 @collector_paused()
 def normalise_batch(
     source: str,
@@ -125,24 +153,30 @@ def normalise_batch(
     *,
     override_source: bool = False,
     known: Mapping[str, str] | None = None,
+    line_hashes: Sequence[str | None] | None = None,
+    confirmed_lines: Sequence[ConfirmedLine] = (),
 ) -> SourceBatch:
     """Normalise one source's records. Every record ends as a listing or a reject: raw = listings + rejects.
 
     Records without a `source` get this batch's name; with `override_source` every record gets it.
     A second record with the same (source, source_id) in one batch is rejected, not merged over the first.
     `known` (listing_id → raw hash, from the warehouse) lets a record identical to the stored one skip
-    normalisation: it is confirmed, not re-read (`SourceBatch.unchanged`).
+    normalisation: it is confirmed, not re-read (`SourceBatch.unchanged`). `line_hashes` (one per record, from
+    `normalise_file`) are kept for the listings and confirmed records; `confirmed_lines` were confirmed by their
+    line and come before the records.
     """
     raw_records: list[dict[str, Any]] = []
     listings: list[GroupListing] = []
     rejects: list[Reject] = []
-    unchanged: list[str] = []
+    unchanged: list[str] = [line.listing_id for line in confirmed_lines]
     hashes: dict[str, str] = {}
-    seen: set[str] = set()
+    line_of: dict[str, str] = {}
+    seen: set[str] = set(unchanged)
     raw_ids: list[str | None] = []
     digests: list[str | None] = []
     confirmed: set[int] = set()  # positions of the raw records confirmed unchanged by their hash
-    for record in records:
+    for position, record in enumerate(records):
+        line = line_hashes[position] if line_hashes is not None else None
         if isinstance(record, UnreadableLine):
             payload = record.payload()
             raw_records.append(payload)
@@ -170,6 +204,8 @@ def normalise_batch(
             seen.add(identity)
             unchanged.append(identity)
             confirmed.add(len(raw_records) - 1)
+            if line:
+                line_of[identity] = line
             continue
         outcome = normalise(record)
         if isinstance(outcome, Reject):
@@ -181,10 +217,13 @@ def normalise_batch(
             seen.add(outcome.listing_id)
             listings.append(outcome)
             hashes[outcome.listing_id] = digest
+            if line:
+                line_of[outcome.listing_id] = line
     return SourceBatch(
         source=source, raw_records=raw_records, listings=listings, rejects=rejects, unchanged=unchanged,
         raw_hashes=hashes, raw_listing_ids=raw_ids, raw_digests=digests,
         raw_confirmed=[position in confirmed for position in range(len(raw_records))],
+        confirmed_lines=list(confirmed_lines), raw_line_hashes=line_of,
     )  # fmt: skip
 
 
@@ -197,46 +236,73 @@ def normalise_file(
     complete: bool = False,
     known: Mapping[str, str] | None = None,
 ) -> list[SourceBatch]:
-    """A handed-over file may hold several sources' records: one batch per source, so each is reported apart."""
+    """A handed-over file may hold several sources' records: one batch per source, so each is reported apart.
+
+    A line identical to the one a stored listing's record last came in (`known.lines`, see `known_raw_hashes`) is
+    that record again: confirmed without being read (most lines of a directory's weekly file)."""
+    known_lines = getattr(known, "lines", None) or {}
+    prefix = _line_key_prefix(default_source, override_source)
     by_source: dict[str, list[dict[str, Any] | UnreadableLine]] = {default_source: []}
+    line_hashes: dict[str, list[str | None]] = {default_source: []}
+    confirmed: dict[str, list[ConfirmedLine]] = {}
+    read_ids: set[str] = set()  # listings some line of this file stands for: a second line for one is read
     valid: dict[str, bool] = {}  # a file names few sources: each checked once
-    for record in read_jsonl(path):
+    for number, line in _jsonl_lines(path):
+        key = _line_key(prefix, line)
+        hit = known_lines.get(key)
+        if hit is not None and hit[0] not in read_ids:
+            read_ids.add(hit[0])
+            confirmed.setdefault(hit[1], []).append(ConfirmedLine(hit[0], hit[1], line))
+            continue
+        record = _parse_line(number, line)
         own = "" if isinstance(record, UnreadableLine) else str(record.get("source") or "").strip()
         if own not in valid:
             valid[own] = bool(own) and valid_source_name(own)
         # A record naming no valid source is reported (and rejected) under the file's own source.
         name = own if valid[own] and not override_source else default_source
         by_source.setdefault(name, []).append(record)
+        line_hashes.setdefault(name, []).append(None if isinstance(record, UnreadableLine) else key)
+        if known_lines and not isinstance(record, UnreadableLine):
+            identity = record_listing_id(
+                {**record, "source": name} if override_source or not record.get("source") else record
+            )  # as normalise_batch reads it
+            if identity:
+                read_ids.add(identity)
+    names = [*by_source, *(name for name in confirmed if name not in by_source)]
     batches = [
-        normalise_batch(name, records, override_source=override_source, known=known)
-        for name, records in by_source.items()
-        if records or name == default_source
-    ]
+        normalise_batch(name, by_source.get(name, []), override_source=override_source, known=known,
+                        line_hashes=line_hashes.get(name, []), confirmed_lines=confirmed.get(name, ()))
+        for name in names
+        if by_source.get(name) or confirmed.get(name) or name == default_source
+    ]  # fmt: skip
     for batch in batches:
         # The file is complete for its own source only, not for other sources some of its records name.
-        batch.complete = complete and batch.source == default_source and bool(batch.raw_records)
+        batch.complete = complete and batch.source == default_source and batch.raw_count > 0
     return batches
 
 
-def known_raw_hashes(warehouse: Path, sources: Sequence[str] | None = None) -> dict[str, str]:
-    """listing_id → raw hash of what the warehouse holds (for `normalise_batch(known=...)`); empty when there is
-    no warehouse yet or another process is writing it (then everything is simply normalised)."""
+def known_raw_hashes(warehouse: Path, sources: Sequence[str] | None = None) -> KnownRecords:
+    """listing_id → raw hash of what the warehouse holds (for `normalise_batch(known=...)`), with the JSON lines the
+    records last came in (`KnownRecords.lines`, for `normalise_file`); empty when there is no warehouse yet or
+    another process is writing it (then everything is simply normalised)."""
     from pipeline.warehouse import WarehouseBusy, WarehouseError
 
     if not warehouse.exists():
-        return {}
+        return KnownRecords()
     try:
         con = connect(warehouse, read_only=True)
     except (WarehouseBusy, WarehouseError):
-        return {}
+        return KnownRecords()
     try:
         where = "raw_hash IS NOT NULL" + (" AND list_contains($sources, source)" if sources else "")
         # As Arrow columns, not rows: a row tuple per listing costs more than the query.
-        table = con.sql(f"SELECT listing_id, raw_hash FROM listings WHERE {where}",
+        table = con.sql(f"SELECT listing_id, raw_hash, raw_line_hash, source FROM listings WHERE {where}",
                         params={"sources": list(sources)} if sources else None).to_arrow_table()  # fmt: skip
     finally:
         con.close()
-    return dict(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
+    ids, hashes, lines, names = (table.column(index).to_pylist() for index in range(4))
+    by_line = {line: (identity, name) for line, identity, name in zip(lines, ids, names, strict=True) if line}
+    return KnownRecords(dict(zip(ids, hashes, strict=True)), by_line)
 
 
 def new_run_id() -> str:
@@ -367,15 +433,34 @@ def _reject_duplicates_across_batches(batches: Sequence[SourceBatch]) -> None:
                 first[listing.listing_id] = batch.source
                 kept.append(listing)
         batch.listings = kept
+        by_line = {line.listing_id: line for line in batch.confirmed_lines}
         for identity in list(batch.unchanged):
             if identity in first:
                 batch.unchanged.remove(identity)
-                record = raw_by_id.get(identity, {})
+                line = by_line.get(identity)
+                record = _read_confirmed_line(batch, line) if line else raw_by_id.get(identity, {})
                 batch.rejects.append(
                     Reject(batch.source, str(record.get("source_id")), ["source_id/duplicate: in two batches"], record)
                 )
             else:
                 first[identity] = batch.source
+
+
+def _read_confirmed_line(batch: SourceBatch, line: ConfirmedLine) -> dict[str, Any]:
+    """A record confirmed by its line, read after all (to be rejected with its content): a raw record like any."""
+    batch.confirmed_lines.remove(line)
+    parsed = _parse_line(0, line.text)
+    record = parsed.payload() if isinstance(parsed, UnreadableLine) else parsed  # it was read before: a record
+    try:
+        digest = raw_hash(record)
+    except ValueError:
+        record = readable(record)
+        digest = raw_hash(record)
+    batch.raw_records.append(record)
+    batch.raw_listing_ids.append(line.listing_id)
+    batch.raw_digests.append(digest)
+    batch.raw_confirmed.append(False)
+    return record
 
 
 def _never_linked(con: Any) -> bool:
@@ -462,7 +547,7 @@ def _sharp_drop(batch: SourceBatch, earlier: EarlierRuns | None) -> str | None:
     one record is not a drop, nor a baseline. An empty complete batch is broken after any healthy run."""
     if batch.status != "ok" or not batch.complete or earlier is None:
         return None
-    now = len(batch.raw_records)
+    now = batch.raw_count
     if now == 0 and (earlier.complete_raw or earlier.healthy_raw):
         # An empty feed from a source that listed groups is a broken page, not every group stopping at once.
         before = earlier.complete_raw or earlier.healthy_raw
@@ -481,7 +566,7 @@ def _source_row(batch: SourceBatch, new_groups: int, withdrawn: int | None = Non
         "source": batch.source,
         "status": batch.status,
         "error": batch.error,
-        "raw": len(batch.raw_records),
+        "raw": batch.raw_count,
         "listings": len(batch.listings) + len(batch.unchanged),
         "rejects": len(batch.rejects),
         "new_groups": new_groups if batch.status != "failed" else 0,

@@ -376,6 +376,11 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
         """,
     ),
     (6, "no key indexes on the tables every run rewrites (their checkpoint cost more than the run)", _drop_key_indexes),
+    (
+        7,
+        "listings remember the JSON line their raw record last came in",
+        "ALTER TABLE listings ADD COLUMN IF NOT EXISTS raw_line_hash VARCHAR",
+    ),
 ]
 
 # A listing that no run has confirmed for this long is `stale`: the group may have stopped meeting.
@@ -479,6 +484,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class ConfirmedLine:
+    """A JSON line identical, character for character, to the one a stored listing's raw record last came in, read
+    under the same source and by the same normaliser: the same record, so it is confirmed without being read."""
+
+    listing_id: str
+    source: str
+    text: str  # to read it after all, should it have to be rejected
+
+
 @dataclass
 class SourceBatch:
     """What one source delivered in one run, already normalised."""
@@ -502,6 +517,16 @@ class SourceBatch:
     raw_listing_ids: list[str | None] = field(default_factory=list)
     raw_digests: list[str | None] = field(default_factory=list)
     raw_confirmed: list[bool] = field(default_factory=list)
+    # Records confirmed by their JSON line alone (see ConfirmedLine): raw records and unchanged, not in raw_records.
+    confirmed_lines: list[ConfirmedLine] = field(default_factory=list)
+    # listing_id → hash of the JSON line its record came in (records read from a file), for the listings and the
+    # records confirmed by their raw hash: a later file with the same line confirms it by the line alone.
+    raw_line_hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def raw_count(self) -> int:
+        """Every raw record the source delivered: those read, and those confirmed by their line."""
+        return len(self.raw_records) + len(self.confirmed_lines)
 
     def __post_init__(self) -> None:
         count = len(self.raw_records)
@@ -599,6 +624,17 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
         con.register("staged_raw", raw_frame)
         con.execute("INSERT INTO raw_listings BY NAME SELECT * FROM staged_raw")
         con.unregister("staged_raw")
+    lines = [line.listing_id for batch in batches for line in batch.confirmed_lines]
+    if lines:
+        # A record confirmed by its line is the one its listing holds: its row is made from the listing, in SQL.
+        con.register("confirmed_lines", pd.DataFrame({"listing_id": lines}, dtype="string"))
+        con.execute(
+            """INSERT INTO raw_listings BY NAME
+               SELECT $run AS run_id, source, source_id, listing_id, $now AS received_at, NULL AS payload, raw_hash
+               FROM listings SEMI JOIN confirmed_lines USING (listing_id)""",
+            {"run": run_id, "now": now},
+        )
+        con.unregister("confirmed_lines")
 
     rejects = [reject for batch in batches for reject in batch.rejects]
     if rejects:
@@ -626,9 +662,27 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
             for listing in batch.listings
             if listing.listing_id in batch.raw_hashes
         }
-        _upsert_listings(con, run_id, now, listings, hashes)
+        line_hashes = {identity: line for batch in batches for identity, line in batch.raw_line_hashes.items()}
+        _upsert_listings(con, run_id, now, listings, hashes, line_hashes)
     if unchanged:
         _confirm_unchanged(con, run_id, now, [identity for batch in batches for identity in batch.unchanged])
+        # Confirmed by their raw hash, in a line of their own (a new fetch time): the next file may repeat the line.
+        moved = {
+            identity: line
+            for batch in batches
+            for identity, line in batch.raw_line_hashes.items()
+            if identity in unchanged
+        }
+        if moved:
+            con.register(
+                "moved_lines",
+                pd.DataFrame({"listing_id": list(moved), "raw_line_hash": list(moved.values())}, dtype="string"),
+            )
+            con.execute(
+                """UPDATE listings SET raw_line_hash = m.raw_line_hash FROM moved_lines m
+                   WHERE listings.listing_id = m.listing_id"""
+            )
+            con.unregister("moved_lines")
 
 
 def _confirm_unchanged(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, listing_ids: list[str]) -> None:
@@ -707,9 +761,14 @@ def _upsert_listings(
     now: datetime,
     listings: Sequence[GroupListing],
     raw_hashes: dict[str, str] | None = None,
+    line_hashes: dict[str, str] | None = None,
 ) -> None:
     frame = _listing_frame(listings)
     frame["raw_hash"] = [(raw_hashes or {}).get(listing_id) for listing_id in frame["listing_id"]]
+    # A listing read from anything but a file line (a crawl) forgets its old line: that line no longer says it.
+    frame["raw_line_hash"] = pd.array(
+        [(line_hashes or {}).get(listing_id) for listing_id in frame["listing_id"]], dtype="string"
+    )
     con.register("staged_listings", frame)
     # What this load changes, before it changes it: new listings, listings back after a withdrawal, edits.
     con.execute(

@@ -7,9 +7,10 @@ The listings come from the seeded generator (tests/benchmarks/dedupe_data.py) as
 directory, ingested the way `peergroups ingest --complete` does: normalise, load in one transaction, link.
 
 1. full: every record into an empty warehouse;
-2. same: the same files again (nothing changed: records are confirmed by their raw hash, the link is skipped);
+2. same: the same files again (nothing changed: every line is confirmed as the one its listing last came in,
+   without being read; the link is skipped);
 3. changed: the same files with a share of all records (`--changed`, default 1%) edited (a new description or
-   meeting time).
+   meeting time: only the new meeting times change link keys, so only those listings are scored again).
 
 Each step is timed end to end (reading the files to the committed transaction). Printed: seconds per step and the
 ratio changed/full, the issue's goal being at most 10%; and under each step where its time went: reading (with
