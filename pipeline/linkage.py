@@ -376,81 +376,80 @@ def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str], in
             list_filter(string_split_regex(lower(strip_accents(replace(coalesce(text, ''), '&', ' and '))),
                                            '[^\\p{L}\\p{N}]+'), lambda w: w <> '')
         """,
-        "CREATE OR REPLACE TEMP TABLE link_drop AS SELECT DISTINCT unnest($drop) AS word",
-        # Names repeat ("Family Support Group" in a hundred towns): their words are worked out once per distinct
-        # name, with an anti-join rather than a list lookup per word, so thousands of acronyms stay cheap.
-        """
-        CREATE OR REPLACE TEMP TABLE link_names AS
-        WITH names AS (SELECT DISTINCT name FROM listings_src),
-             words AS (SELECT name, link_words_of(name) AS words FROM names),
-             exploded AS (SELECT name, unnest(words) AS word FROM words),
-             meaningful AS (SELECT name, list(word) AS meaningful FROM (SELECT * FROM exploded ANTI JOIN link_drop
-                            USING (word)) GROUP BY name)
-        SELECT w.name, w.words, coalesce(m.meaningful, []) AS meaningful
-        FROM words w LEFT JOIN meaningful m USING (name)
-        """,
-        # Directories add their town or venue to a group's name ("Bipolar Support - St. Mark"); those words say
-        # where, which the location comparison already weighs, not which group.
-        """
-        CREATE OR REPLACE TEMP TABLE link_tokens AS
-        WITH places AS (SELECT listing_id, name, list_concat(link_words_of(city), link_words_of(location_name))
-                               AS place_words FROM listings_src)
-        SELECT p.listing_id,
-               list_sort(list_distinct(coalesce(
-                   nullif(list_filter(n.meaningful, lambda x: NOT list_contains(p.place_words, x)), []),
-                   nullif(n.meaningful, []), n.words))) AS name_tokens
-        FROM places p JOIN link_names n ON n.name IS NOT DISTINCT FROM p.name
-        """,
-        """
-        CREATE OR REPLACE TEMP TABLE link_slots AS
-        SELECT listing_id,
-               -- Weekdays without their ordinals: one directory's "first Sunday" is another's "Sundays".
-               list_distinct(flatten(list(list_transform(byday,
-                   lambda d: concat(regexp_replace(d, '^[+-]?[0-9]+', ''), '@', coalesce(opens_at, '')))))) AS slots,
-               list_distinct(flatten(list(list_transform(byday, lambda d: regexp_replace(d, '^[+-]?[0-9]+', '')))))
-                   AS days,
-               list_distinct(list(opens_at) FILTER (WHERE opens_at IS NOT NULL)) AS times
-        FROM schedules_src GROUP BY listing_id
-        """,
-        """
-        CREATE OR REPLACE TEMP TABLE link_base AS
-        SELECT l.listing_id, l.source,
-               t.name_tokens,
-               nullif(lower(regexp_extract(l.conference_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]+)', 1)) ||
-                   rtrim(regexp_extract(l.conference_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]+([^?#]*)', 1), '/'),
-                   '') AS online_key,
-               coalesce(l.address_key, street_fallback.key) AS address_key,
-               CASE WHEN l.latitude IS NOT NULL AND l.longitude IS NOT NULL
-                         AND coalesce(l.coordinates_precision, 'source') <> 'postal_code'
-                    THEN l.latitude END AS latitude,
-               CASE WHEN l.latitude IS NOT NULL AND l.longitude IS NOT NULL
-                         AND coalesce(l.coordinates_precision, 'source') <> 'postal_code'
-                    THEN l.longitude END AS longitude,
-               nullif(left(regexp_replace(coalesce(l.postal_code, ''), '[^0-9A-Za-z]', '', 'g'), 5), '') AS zip5,
-               CASE WHEN l.city IS NOT NULL THEN lower(strip_accents(l.city)) || '|' || lower(coalesce(l.region, ''))
-                    END AS town,
-               l.phone,
-               coalesce(s.slots, []) AS slots,
-               coalesce(s.days, []) AS days,
-               coalesce(s.times, []) AS times,
-               list_contains(coalesce(l.field_issues, []), 'name/missing') AS named_by_venue
-        FROM listings_src l
-        JOIN link_tokens t USING (listing_id)
-        LEFT JOIN link_slots s USING (listing_id)
-        LEFT JOIN (
-            SELECT listing_id,
-                   regexp_extract(lower(street), '^\\s*(\\d+[a-z]?)\\s', 1) || ' ' ||
-                   array_to_string(list_filter(string_split(trim(regexp_replace(
-                       regexp_replace(lower(street), '^\\s*\\d+[a-z]?\\s+', ''),
-                       '[^\\p{L}\\p{N}]+', ' ', 'g')), ' '),
-                       lambda x: x <> '' AND NOT list_contains($street_types, x)), ' ') || '|' ||
-                   left(postal_code, 5) AS key
-            FROM listings_src
-            WHERE address_key IS NULL AND regexp_matches(street, '^\\s*\\d') AND postal_code IS NOT NULL
-        ) street_fallback USING (listing_id)
-        """,
+        # One statement, its steps as named subqueries: on the few rows of an incremental link, a statement's own
+        # cost (planning it, making its table) is most of the work.
         f"""
         CREATE OR REPLACE TEMP TABLE {into} AS
+        WITH link_drop AS (SELECT DISTINCT unnest($drop) AS word),
+        -- Names repeat ("Family Support Group" in a hundred towns): their words are worked out once per distinct
+        -- name, with an anti-join rather than a list lookup per word, so thousands of acronyms stay cheap.
+        link_names AS (
+            WITH names AS (SELECT DISTINCT name FROM listings_src),
+                 words AS (SELECT name, link_words_of(name) AS words FROM names),
+                 exploded AS (SELECT name, unnest(words) AS word FROM words),
+                 meaningful AS (SELECT name, list(word) AS meaningful FROM (SELECT * FROM exploded ANTI JOIN link_drop
+                                USING (word)) GROUP BY name)
+            SELECT w.name, w.words, coalesce(m.meaningful, []) AS meaningful
+            FROM words w LEFT JOIN meaningful m USING (name)
+        ),
+        -- Directories add their town or venue to a group's name ("Bipolar Support - St. Mark"); those words say
+        -- where, which the location comparison already weighs, not which group.
+        link_tokens AS (
+            WITH places AS (SELECT listing_id, name, list_concat(link_words_of(city), link_words_of(location_name))
+                                   AS place_words FROM listings_src)
+            SELECT p.listing_id,
+                   list_sort(list_distinct(coalesce(
+                       nullif(list_filter(n.meaningful, lambda x: NOT list_contains(p.place_words, x)), []),
+                       nullif(n.meaningful, []), n.words))) AS name_tokens
+            FROM places p JOIN link_names n ON n.name IS NOT DISTINCT FROM p.name
+        ),
+        link_slots AS (
+            SELECT listing_id,
+                   -- Weekdays without their ordinals: one directory's "first Sunday" is another's "Sundays".
+                   list_distinct(flatten(list(list_transform(byday,
+                       lambda d: concat(regexp_replace(d, '^[+-]?[0-9]+', ''), '@', coalesce(opens_at, ''))))))
+                       AS slots,
+                   list_distinct(flatten(list(list_transform(byday,
+                       lambda d: regexp_replace(d, '^[+-]?[0-9]+', ''))))) AS days,
+                   list_distinct(list(opens_at) FILTER (WHERE opens_at IS NOT NULL)) AS times
+            FROM schedules_src GROUP BY listing_id
+        ),
+        link_base AS (
+            SELECT l.listing_id, l.source,
+                   t.name_tokens,
+                   nullif(lower(regexp_extract(l.conference_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]+)', 1)) ||
+                       rtrim(regexp_extract(l.conference_url, '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]+([^?#]*)', 1), '/'),
+                       '') AS online_key,
+                   coalesce(l.address_key, street_fallback.key) AS address_key,
+                   CASE WHEN l.latitude IS NOT NULL AND l.longitude IS NOT NULL
+                             AND coalesce(l.coordinates_precision, 'source') <> 'postal_code'
+                        THEN l.latitude END AS latitude,
+                   CASE WHEN l.latitude IS NOT NULL AND l.longitude IS NOT NULL
+                             AND coalesce(l.coordinates_precision, 'source') <> 'postal_code'
+                        THEN l.longitude END AS longitude,
+                   nullif(left(regexp_replace(coalesce(l.postal_code, ''), '[^0-9A-Za-z]', '', 'g'), 5), '') AS zip5,
+                   CASE WHEN l.city IS NOT NULL
+                        THEN lower(strip_accents(l.city)) || '|' || lower(coalesce(l.region, '')) END AS town,
+                   l.phone,
+                   coalesce(s.slots, []) AS slots,
+                   coalesce(s.days, []) AS days,
+                   coalesce(s.times, []) AS times,
+                   list_contains(coalesce(l.field_issues, []), 'name/missing') AS named_by_venue
+            FROM listings_src l
+            JOIN link_tokens t USING (listing_id)
+            LEFT JOIN link_slots s USING (listing_id)
+            LEFT JOIN (
+                SELECT listing_id,
+                       regexp_extract(lower(street), '^\\s*(\\d+[a-z]?)\\s', 1) || ' ' ||
+                       array_to_string(list_filter(string_split(trim(regexp_replace(
+                           regexp_replace(lower(street), '^\\s*\\d+[a-z]?\\s+', ''),
+                           '[^\\p{{L}}\\p{{N}}]+', ' ', 'g')), ' '),
+                           lambda x: x <> '' AND NOT list_contains($street_types, x)), ' ') || '|' ||
+                       left(postal_code, 5) AS key
+                FROM listings_src
+                WHERE address_key IS NULL AND regexp_matches(street, '^\\s*\\d') AND postal_code IS NOT NULL
+            ) street_fallback USING (listing_id)
+        )
         SELECT *, nullif(array_to_string(name_tokens, ' '), '') AS name_core,
                -- Street words without their type ("415 n alder"), whichever way the key was made,
                -- so a standardised address meets one the parser could not read.
