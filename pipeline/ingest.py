@@ -281,6 +281,7 @@ def normalise_file(
     return batches
 
 
+@collector_paused()
 def known_raw_hashes(warehouse: Path, sources: Sequence[str] | None = None) -> KnownRecords:
     """listing_id → raw hash of what the warehouse holds (for `normalise_batch(known=...)`), with the JSON lines the
     records last came in (`KnownRecords.lines`, for `normalise_file`); empty when there is no warehouse yet or
