@@ -452,6 +452,8 @@ def _read_confirmed_line(batch: SourceBatch, line: ConfirmedLine) -> dict[str, A
     batch.confirmed_lines.remove(line)
     parsed = _parse_line(0, line.text)
     record = parsed.payload() if isinstance(parsed, UnreadableLine) else parsed  # it was read before: a record
+    if str(record.get("source") or "").strip() != line.source:
+        record = {**record, "source": line.source}  # as normalise_batch read it: named none, or overridden
     try:
         digest = raw_hash(record)
     except ValueError:

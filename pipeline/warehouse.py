@@ -662,16 +662,22 @@ def load_batches(con: duckdb.DuckDBPyConnection, run_id: str, batches: Sequence[
             for listing in batch.listings
             if listing.listing_id in batch.raw_hashes
         }
-        line_hashes = {identity: line for batch in batches for identity, line in batch.raw_line_hashes.items()}
+        # Likewise its own line: a record rejected as a duplicate must not leave its line on the listing kept.
+        line_hashes = {
+            listing.listing_id: batch.raw_line_hashes[listing.listing_id]
+            for batch in batches
+            for listing in batch.listings
+            if listing.listing_id in batch.raw_line_hashes
+        }
         _upsert_listings(con, run_id, now, listings, hashes, line_hashes)
     if unchanged:
         _confirm_unchanged(con, run_id, now, [identity for batch in batches for identity in batch.unchanged])
         # Confirmed by their raw hash, in a line of their own (a new fetch time): the next file may repeat the line.
         moved = {
-            identity: line
+            identity: batch.raw_line_hashes[identity]
             for batch in batches
-            for identity, line in batch.raw_line_hashes.items()
-            if identity in unchanged
+            for identity in batch.unchanged
+            if identity in batch.raw_line_hashes
         }
         if moved:
             con.register(

@@ -136,3 +136,39 @@ def test_a_confirmed_line_another_batch_of_the_run_also_holds_is_read_and_reject
     assert payload == [(RECORDS[0]["name"],)]
     rows = query(warehouse, "SELECT count(*) FROM raw_listings WHERE run_id = ?", report["run_id"])[0][0]
     assert rows == 4
+
+
+def test_a_record_rejected_as_a_duplicate_leaves_no_line_on_the_listing_kept(warehouse: Path, tmp_path: Path) -> None:
+    """The kept record is another batch's: the rejected record's line says something else, so a later file with it
+    must be read (and its edit seen), not confirmed as what the listing holds."""
+    ingest(warehouse, write(tmp_path / "v1.jsonl", RECORDS[:2]))
+    renamed = write(tmp_path / "v2.jsonl", [{**RECORDS[0], "name": "Mood Circle"}])
+    known = known_raw_hashes(warehouse)
+    other = normalise_batch("partner-feed", [{**RECORDS[0], "source": "riverside"}], known=known)
+    report = store_run(warehouse, "ingest", [other, *normalise_file(renamed, "riverside", known=known)])
+    assert report["totals"]["rejects"] == 1
+    batches, report = ingest(warehouse, renamed)
+    assert confirmed(batches) == 0
+    assert query(warehouse, "SELECT name FROM listings WHERE listing_id = ?", listing_id("riverside", "1")) == [
+        ("Mood Circle",)]  # fmt: skip
+
+
+def test_a_confirmed_line_read_after_all_is_the_record_as_first_read(warehouse: Path, tmp_path: Path) -> None:
+    """Under `--source` override a record's own source gives way to the file's: read after all (to be rejected),
+    it is stored the same way, with the same raw hash as the first time."""
+    legacy = [{**item, "source": "legacy-name"} for item in RECORDS[:2]]
+    path = write(tmp_path / "legacy.jsonl", legacy)
+    _, first = ingest(warehouse, path, override_source=True)
+    from_file = normalise_file(path, "riverside", override_source=True, complete=True,
+                               known=known_raw_hashes(warehouse))  # fmt: skip
+    assert confirmed(from_file) == 2
+    other = normalise_batch("partner-feed", [{**RECORDS[0], "source": "riverside", "name": "Mood Circle"}])
+    report = store_run(warehouse, "ingest", [other, *from_file])
+    assert report["totals"] == {**report["totals"], "raw": 3, "listings": 2, "rejects": 1}
+    stored = query(warehouse, "SELECT raw_hash FROM raw_listings WHERE run_id = ? AND source_id = '1'", first["run_id"])
+    rows = query(warehouse, """SELECT source, raw_hash, payload ->> 'source' FROM raw_listings
+                               WHERE run_id = ? AND source_id = '1' AND payload ->> 'name' <> 'Mood Circle'""",
+                 report["run_id"])  # fmt: skip
+    assert rows == [("riverside", stored[0][0], "riverside")]
+    rejected = query(warehouse, "SELECT payload ->> 'source' FROM rejects WHERE run_id = ?", report["run_id"])
+    assert rejected == [("riverside",)]
