@@ -405,8 +405,8 @@ def link_listings(
 
 # The temporary objects an incremental link makes on the warehouse's connection, dropped after it.
 _CHANGED_LINK_TABLES = (
-    "changed_link_keys", "link_counted", "link_dirty", "link_dirty_input", "link_scope_ids", "link_scope", "link_drop",
-    "link_names", "link_tokens", "link_slots", "link_base", "listings_src", "schedules_src",
+    "changed_link_keys", "changed_stored_keys", "link_counted", "link_dirty", "link_dirty_input", "link_scope_ids",
+    "link_scope", "listings_src", "schedules_src",
 )  # fmt: skip
 
 

@@ -249,6 +249,8 @@ _BLOCK_SOURCES = {
 }
 
 
+# The grid cells, worked out once in `link_counted` (each count and join over all listings would work them out again).
+_RAW_CELLS = {cell: f"raw_{cell}" for cell in _CELL_SOURCES}
 # The key columns counted over all listings: shared phones, common values, crowded cells, term frequencies.
 _COUNTED_COLUMNS = ["listing_id", "name_core", "address_key", "online_key", "street_key", "town", "zip5", "phone",
                     "latitude", "longitude", "precise"]  # fmt: skip
@@ -276,26 +278,39 @@ def build_changed_link_input(
             UNION ALL BY NAME SELECT * FROM changed_link_keys"""
     )
     # What is counted, of every listing, in one narrow copy: each count then scans it, not the stored keys' lists.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE link_counted AS SELECT {', '.join(_COUNTED_COLUMNS)} FROM link_named")
+    cells = ", ".join(f"{source} AS {_RAW_CELLS[cell]}" for cell, source in _CELL_SOURCES.items())
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE link_counted AS SELECT {', '.join(_COUNTED_COLUMNS)}, {cells} FROM link_named"
+    )
     # A listing edited where linkage does not look (a description, an e-mail address) keeps its keys, so every
     # score of its pairs stands: only listings whose keys changed (or are new) are scored again.
     columns = ", ".join(row[0] for row in con.execute("DESCRIBE changed_link_keys").fetchall())
     con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE changed_stored_keys AS
+            SELECT * FROM {stored_keys} SEMI JOIN changed_src USING (listing_id)"""
+    )
+    con.execute(
         f"""CREATE OR REPLACE TEMP TABLE link_dirty AS
             SELECT listing_id FROM (
-                SELECT {columns} FROM changed_link_keys
-                EXCEPT SELECT {columns} FROM {stored_keys} WHERE listing_id IN (SELECT listing_id FROM changed_src))
-            UNION SELECT listing_id FROM link_counted WHERE phone IN ({_crossed_phones(stored_keys)})"""
+                SELECT {columns} FROM changed_link_keys EXCEPT SELECT {columns} FROM changed_stored_keys)
+            UNION SELECT listing_id FROM link_counted WHERE phone IN ({_crossed_phones(stored_keys)})
+            {
+            "".join(
+                f" UNION SELECT listing_id FROM link_counted WHERE ({counted}) IN ({_crossed_common(value, counted)})"
+                for value, counted in _COMMON_VALUES
+            )
+        }"""
     )
     con.unregister("changed_src")
     counted = "SELECT * FROM link_counted"
     _finish_link_input(
-        con, counted, rows="SELECT * FROM link_named SEMI JOIN link_dirty USING (listing_id)", into="link_dirty_input"
-    )
+        con, counted, rows="SELECT * FROM link_named SEMI JOIN link_dirty USING (listing_id)", into="link_dirty_input",
+        counted_cells=_RAW_CELLS,
+    )  # fmt: skip
     # The neighbourhood: a semi-join per blocking rule on narrow columns, not one wide scan with a test per rule.
     shares = ["SELECT listing_id FROM link_dirty"]
     for keys, _ in BLOCKING:
-        sources = [_BLOCK_SOURCES.get(key) or _CELL_SOURCES.get(key) or key for key in keys]
+        sources = [_BLOCK_SOURCES.get(key) or _RAW_CELLS.get(key) or key for key in keys]
         values = ", ".join(f"{source} AS v{index}" for index, source in enumerate(sources))
         on = " AND ".join(f"d.{key} = n.v{index}" for index, key in enumerate(keys))
         shares.append(f"SELECT listing_id FROM (SELECT listing_id, {values} FROM link_counted) n "
@@ -353,8 +368,7 @@ def _crossed_phones(stored_keys: str) -> str:
     differently though nothing of theirs changed (term frequencies move too, but slowly: those are left to the next
     full link). Only the changed listings' phones, before and after, can have crossed."""
     return f"""
-        WITH touched AS (SELECT phone FROM {stored_keys} WHERE phone IS NOT NULL
-                                AND listing_id IN (SELECT listing_id FROM changed_src)
+        WITH touched AS (SELECT phone FROM changed_stored_keys WHERE phone IS NOT NULL
                          UNION SELECT phone FROM changed_link_keys WHERE phone IS NOT NULL),
              before AS (SELECT phone, count(DISTINCT {_PHONE_PLACE}) AS places, count(*) AS n FROM {stored_keys}
                         WHERE phone IN (SELECT phone FROM touched) GROUP BY phone),
@@ -364,6 +378,31 @@ def _crossed_phones(stored_keys: str) -> str:
         WHERE (coalesce(after.places, 0) <= {SHARED_LINE_PLACES})
                   <> (coalesce(before.places, 0) <= {SHARED_LINE_PLACES})
            OR (coalesce(after.n, 0) <= {PHONE_BLOCK_ROWS}) <> (coalesce(before.n, 0) <= {PHONE_BLOCK_ROWS})"""
+
+
+# The values that stop being blocks when more than MAX_BLOCK listings share them (see `_finish_link_input`): as
+# worked out over keys, and as `link_counted` holds them.
+_COMMON_VALUES = [
+    ("address_key", "address_key"), ("online_key", "online_key"),
+    ("street_key || '|' || town", "street_key || '|' || town"),
+    *((source, _RAW_CELLS[cell]) for cell, source in _CELL_SOURCES.items()),
+]  # fmt: skip
+
+
+def _crossed_common(value: str, counted: str) -> str:
+    """The values (`value` over keys, `counted` over `link_counted`) the changed listings (`changed_src`) made common
+    or no longer common, as a query: the listings sharing one gain or lose candidate pairs, and rows of one group
+    there are told apart differently, though nothing of theirs changed. Only the changed listings' values can have
+    crossed: each is counted now, and before by taking the changed listings' new rows out and their old rows in."""
+    return f"""
+        WITH old AS (SELECT {value} AS value, 1 AS n FROM changed_stored_keys),
+             new AS (SELECT {value} AS value, -1 AS n FROM changed_link_keys),
+             delta AS (SELECT value, sum(n) AS n FROM (FROM old UNION ALL FROM new) WHERE value IS NOT NULL
+                       GROUP BY value HAVING sum(n) <> 0),
+             now AS (SELECT {counted} AS value, count(*) AS n FROM link_counted
+                     WHERE {counted} IN (SELECT value FROM delta) GROUP BY ALL)
+        SELECT value FROM delta LEFT JOIN now USING (value)
+        WHERE (coalesce(now.n, 0) > {MAX_BLOCK}) <> (coalesce(now.n, 0) + delta.n > {MAX_BLOCK})"""
 
 
 def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str], into: str = "link_keys") -> None:
@@ -472,11 +511,12 @@ def _finish_link_input(
     *,
     rows: str | None = None,
     into: str = "link_input",
+    counted_cells: Mapping[str, str] | None = None,
 ) -> None:
     """`into` (link_input's rows, a temporary table) from the keys: what depends on every listing (shared phones,
     values too common to block on, crowded grid cells), counted over `keys` (a query: every listing's keys); `dirty`,
-    an expression, if given. `rows` (a query over the same keys): only these rows are made, and only their values
-    counted."""
+    an expression, if given. `rows` (a query over keys): only these rows are made, and only their values counted.
+    `counted_cells`: the grid cells of `keys`' rows, where they come worked out (by default, worked out here)."""
     chosen = rows or keys
 
     def among(column: str, source: str | None = None) -> str:  # only the values of the rows made: a narrow count
@@ -504,7 +544,9 @@ def _finish_link_input(
                               GROUP BY online_key HAVING count(*) > {MAX_BLOCK}),
              common_streets AS (SELECT street_key, town FROM named WHERE street_key IS NOT NULL{among("street_key")}
                                 GROUP BY street_key, town HAVING count(*) > {MAX_BLOCK}),
-             cells AS (SELECT {", ".join(f"{source} AS {cell}" for cell, source in _CELL_SOURCES.items())}
+             cells AS (SELECT {
+            ", ".join(f"{source} AS {cell}" for cell, source in (counted_cells or _CELL_SOURCES).items())
+        }
                        FROM named WHERE precise),
              {crowded_cells}
         SELECT chosen.* EXCLUDE (precise), coalesce(phones.phone_groups, 0) AS phone_groups,
