@@ -8,7 +8,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline.ingest import known_raw_hashes, normalise_batch, normalise_file, store_run
+from pipeline.ingest import (
+    _NORMALISER_VERSION,
+    _RAW_HASH_PREFIX,
+    _line_key,
+    _line_key_prefix,
+    known_raw_hashes,
+    normalise_batch,
+    normalise_file,
+    store_run,
+)
 from pipeline.normalise import listing_id
 from pipeline.warehouse import SourceBatch
 from tests.conftest import query
@@ -172,3 +181,11 @@ def test_a_confirmed_line_read_after_all_is_the_record_as_first_read(warehouse: 
     assert rows == [("riverside", stored[0][0], "riverside")]
     rejected = query(warehouse, "SELECT payload ->> 'source' FROM rejects WHERE run_id = ?", report["run_id"])
     assert rejected == [("riverside",)]
+
+
+def test_a_line_is_confirmed_only_for_the_normaliser_that_read_it() -> None:
+    """New normaliser code (its version is in every raw hash) must read every line again: it is in the line's too."""
+    prefix = _line_key_prefix("riverside", override_source=False)
+    assert prefix.startswith(_RAW_HASH_PREFIX) and _NORMALISER_VERSION.encode() in _RAW_HASH_PREFIX
+    line = json.dumps(RECORDS[0])
+    assert _line_key(prefix, line) != _line_key(prefix.replace(_RAW_HASH_PREFIX, b"0ther-versi0n\n", 1), line)

@@ -14,12 +14,14 @@ import pytest
 
 from pipeline.groups import link_listings
 from pipeline.ingest import known_raw_hashes, normalise_batch, store_run
-from pipeline.linkage import Decision, LinkResult
+from pipeline.linkage import MAX_BLOCK, Decision, LinkResult
 from pipeline.normalise import listing_id
 from pipeline.warehouse import UNINDEXED_KEYS
 from tests.benchmarks.dedupe_data import generate
 from tests.benchmarks.incremental import edit
 from tests.conftest import query
+
+DAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"]
 
 
 def ingest(warehouse: Path, records: list[dict[str, Any]], trust: dict[str, int] | None = None) -> dict[str, Any]:
@@ -188,6 +190,67 @@ def test_a_second_incremental_run_keeps_the_groups_of_a_full_link(warehouse: Pat
     for table, key in UNINDEXED_KEYS.items():
         rows, distinct = query(warehouse, f"SELECT count(*), count(DISTINCT {key}) FROM {table}")[0]
         assert rows == distinct > 0, table
+
+
+def assert_same_as_a_full_link(warehouse: Path) -> None:
+    """Groups, stored scored pairs and review queue: those a full link of the warehouse's listings gives."""
+    result = full_link(warehouse)
+    members: dict[str, set[str]] = defaultdict(set)
+    for membership in result.memberships:
+        members[membership.group_id].add(membership.listing_id)
+    assert stored_partition(warehouse) == {frozenset(items) for items in members.values()}
+
+    def pairs(rows: Any) -> set[tuple[str, str, float, str]]:
+        return {(left, right, round(probability, 9), evidence) for left, right, probability, evidence in rows}
+
+    columns = "listing_id_l, listing_id_r, match_probability, evidence"
+    assert pairs(query(warehouse, f"SELECT {columns} FROM link_edges")) == pairs(result.edges.itertuples(index=False))
+    assert pairs(query(warehouse, f"SELECT {columns} FROM review_queue")) == pairs(
+        result.review_pairs.itertuples(index=False))  # fmt: skip
+
+
+def test_a_place_made_too_common_to_block_on_is_re_scored(warehouse: Path, world: list) -> None:
+    """MAX_BLOCK listings at one address are a block; one more makes the address a common value (a chain's head
+    office, a ZIP centroid) that no longer makes pairs, and one moving away makes it a block again. The listings
+    there did not change, but their pairs did: a full link's pairs and groups, every time."""
+    rng = random.Random(3)
+
+    def word() -> str:
+        return "".join(rng.choice("bcdfghjklmnpqrstvwxz") + rng.choice("aeiouy") for _ in range(3)).title()
+
+    crowd = [{"source": f"directory-{index % 7}", "source_id": f"crowd-{index}", "name": f"{word()} {word()}",
+              "address": "1 Commons Plaza, Riverton, OR 97301",
+              # Some meet at one time: an uncertain pair (the place and time agree, the names do not) for review.
+              "schedule_text": f"{DAYS[index % 7]} {index % 3 + 5}pm"} for index in range(MAX_BLOCK + 1)]  # fmt: skip
+    ingest(warehouse, world + crowd[:MAX_BLOCK])
+    crowded = """SELECT count(*) FROM review_queue q JOIN listings l ON l.listing_id = q.listing_id_l
+                 WHERE l.source_id LIKE 'crowd-%'"""
+    assert query(warehouse, crowded)[0][0] > 100
+    report = ingest(warehouse, world + crowd)
+    assert report["link"]["kind"] == "incremental" and report["link"]["rescored"] > MAX_BLOCK
+    assert_same_as_a_full_link(warehouse)
+    assert query(warehouse, crowded)[0][0] == 0  # no longer a place to pair listings by
+    moved = {**crowd[0], "address": "9 Pine Street, Bend, OR 97701"}
+    report = ingest(warehouse, [*world, moved, *crowd[1:]])
+    assert report["link"]["kind"] == "incremental" and report["link"]["rescored"] > MAX_BLOCK
+    assert_same_as_a_full_link(warehouse)
+    assert query(warehouse, crowded)[0][0] > 100
+
+
+def test_an_incremental_run_leaves_nothing_of_its_own_in_the_warehouse(warehouse: Path, world: list) -> None:
+    """Its work tables are temporary and its scratch database detached: the file holds the same objects after."""
+    ingest(warehouse, world)
+    objects = """SELECT 'table', schema_name, table_name FROM duckdb_tables() WHERE NOT temporary
+                 UNION ALL SELECT 'view', schema_name, view_name FROM duckdb_views()
+                           WHERE NOT internal AND NOT temporary
+                 UNION ALL SELECT 'macro', schema_name, function_name FROM duckdb_functions()
+                           WHERE NOT internal AND function_type LIKE '%macro%'
+                 UNION ALL SELECT 'database', database_name, '' FROM duckdb_databases() WHERE NOT internal
+                 ORDER BY ALL"""
+    before = query(warehouse, objects)
+    changed, _ = changed_world(world)
+    assert ingest(warehouse, changed)["link"]["kind"] == "incremental"
+    assert query(warehouse, objects) == before
 
 
 def test_a_different_linkage_model_links_everything_again_though_nothing_changed(warehouse: Path, world: list) -> None:
