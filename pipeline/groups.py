@@ -72,10 +72,10 @@ def _present(value: Any) -> bool:
     return not (value is pd.NA or value is pd.NaT)
 
 
-# Above this share of listings new or changed in a run, every pair is scored again: it costs little more than
-# re-scoring theirs, and refreshes the scores of unchanged pairs (term frequencies and the limits on values shared
-# by hundreds of listings, counted over all listings, move slowly; a phone's levels, which can turn on one listing,
-# are checked on every incremental link: see linkage._mark_phone_transitions).
+# Above this share of listings new or changed since the last full link, every pair is scored again: it costs little
+# more than re-scoring theirs, and refreshes the scores of unchanged pairs (term frequencies, counted over all
+# listings, move slowly; a phone's levels and the limits on values shared by hundreds of listings, which can turn on
+# one listing, are checked on every incremental link: see linkage.build_changed_link_input).
 INCREMENTAL_MAX_SHARE = 0.2
 
 
@@ -127,9 +127,9 @@ def refresh_groups(
     """Link the listings and bring `groups`, `group_members`, `review_queue` and `listings.group_id` up to date.
 
     Incremental where it can be: when the stored links (`link_edges`) were made by this linkage model, only pairs
-    involving a listing new or changed in this run (`run_id`'s events) are scored again, and only the listings a
-    change can reach are clustered again (`affected_listings`). `relink`, a changed model, no stored links, or many
-    changed listings score every pair.
+    involving a listing new in this run or whose link keys it changed (`run_id`'s events; see `link_changed`) are
+    scored again, and only the listings a change can reach are clustered again (`affected_listings`). `relink`, a
+    changed model, no stored links, or many listings changed since the last full link score every pair.
 
     Group ids are kept from the last run where members agree (`assign_group_ids`); where groups merged or split,
     `group_id_changes` records which old id became which, for publishers to redirect. Review decisions
@@ -137,7 +137,8 @@ def refresh_groups(
     whose listings changed in this run; the others stand (all are rebuilt when source trust changed). The caller
     owns the transaction. Returns the ids of new groups.
     """
-    state = con.execute("SELECT model_version, trust FROM link_state").fetchone()
+    stored = con.execute("SELECT model_version, trust, changed_since_full FROM link_state").fetchall()
+    state = stored[0] if stored else None
     trust = source_trust(state, trust)
     decisions = [
         Decision(left, right, same)
@@ -159,7 +160,9 @@ def refresh_groups(
             ).fetchall()
         }
         listing_count = con.execute("SELECT count(*) FROM listings").fetchall()[0][0]
-        if len(rescored) > INCREMENTAL_MAX_SHARE * listing_count:
+        # What incremental links leave to a full one (term frequencies drifting with every change) stays bounded:
+        # once a fifth of the listings changed since the last full link, every pair is scored again.
+        if len(rescored) + (state[2] or 0) > INCREMENTAL_MAX_SHARE * listing_count:
             rescored = None
     # Every golden record is rebuilt when source trust changed: survivorship ranks sources by their trust.
     rebuild_all = run_id is None or state is None or _stored_trust(state) != trust
@@ -235,7 +238,8 @@ def refresh_groups(
         con.execute("INSERT INTO review_queue BY NAME SELECT * FROM staged_review")
         con.unregister("staged_review")
 
-    _store_links(con, result, model, run_id, trust)
+    changed_since_full = None if rescored is None else len(rescored) + (state[2] or 0)  # type: ignore[index]
+    _store_links(con, result, model, run_id, trust, changed_since_full)
     # Only the memberships that moved or whose evidence changed are rewritten: a re-run changes few.
     moved = [m for m in memberships if stored_members.get(m.listing_id) != (m.group_id, m.score, m.evidence)]
     member_frame = pd.DataFrame(
@@ -312,6 +316,7 @@ def _store_links(
     model: str,
     run_id: str | None,
     trust: Mapping[str, int] | None,
+    changed_since_full: int | None = None,
 ) -> None:
     """Keep this link's scored pairs and keys for the next run: all after a full link, else the re-scored ones."""
     edges, rescored = result.edges, result.rescored
@@ -340,9 +345,10 @@ def _store_links(
         con.unregister("staged_edges")
     con.execute("DELETE FROM link_state")
     con.execute(
-        "INSERT INTO link_state VALUES (?, ?, now(), ?, ?, ?)",
+        """INSERT INTO link_state (model_version, trust, linked_at, run_id, kind, rescored_listings, changed_since_full)
+           VALUES (?, ?, now(), ?, ?, ?, ?)""",
         [model, _trust_json(trust), run_id, "full" if rescored is None else "incremental",
-         None if rescored is None else len(rescored)],
+         None if rescored is None else len(rescored), changed_since_full or 0],
     )  # fmt: skip
 
 
@@ -413,10 +419,11 @@ _CHANGED_LINK_TABLES = (
 def link_changed(
     con: duckdb.DuckDBPyConnection, changed: Collection[str], decisions: list[Decision], acronyms: Sequence[str]
 ) -> LinkResult:
-    """Link incrementally, after `changed` listings were added or edited: only pairs with one of them (or with a
-    listing whose phone's levels they changed) are scored (`score_changed`); the stored scores of all other pairs
-    (`link_edges`) stand; only the listings a change can reach are clustered again (`affected_listings`), as a full
-    link would cluster them. Reads only what these listings touch, not every listing."""
+    """Link incrementally, after `changed` listings were added or edited: only pairs with one whose link keys changed
+    (or with a listing whose phone's levels or shared values they changed) are scored (`score_changed`); the stored
+    scores of all other pairs (`link_edges`) stand; only the listings a change can reach are clustered again
+    (`affected_listings`), as a full link would cluster them. Reads only what these listings touch, not every
+    listing."""
     timings: dict[str, float] = {}
     con.register("changed_listings", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
     try:

@@ -400,8 +400,8 @@ def store_run(
                     "withdrawn": sum(withdrawn.values()),
                     "groups": group_count,
                 },
-                # How the groups were brought up to date: every pair scored ("full"), only the pairs of new or
-                # changed listings ("incremental"), or not at all (nothing changed).
+                # How the groups were brought up to date: every pair scored ("full"), only the pairs of listings
+                # whose link keys are new or changed ("incremental"), or not at all (nothing changed).
                 "link": {"kind": linked[0][0], "rescored": linked[0][1]} if linked else {"kind": "none"},
             }
             stage("report_s")

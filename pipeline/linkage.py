@@ -584,7 +584,8 @@ class LinkResult:
     # `memberships` and `review_pairs` then cover these listings only.
     scope: set[str] | None = None
     keys: Any = None  # the link keys built (all of a full link, the re-scored listings'), for later incremental links
-    # An incremental link's re-scored listings: the changed ones and those whose phone's levels they changed.
+    # An incremental link's re-scored listings: the changed ones whose link keys changed, and those whose phone's
+    # levels or shared values (common or not) they changed.
     rescored: set[str] | None = None
 
 
@@ -649,7 +650,8 @@ def score_pairs(
 ) -> pd.DataFrame:
     """The scored pairs (EDGE_COLUMNS) at p >= REVIEW_LOW of the link rows in `table` on `con`, strongest first.
 
-    `con` is a scratch DuckDB connection of our own, never the warehouse's (Splink creates work tables). A table with
+    `con` is a scratch connection of our own, never the warehouse's database (Splink creates work tables): a DuckDB
+    of its own, or a cursor whose default database is an attached in-memory one. A table with
     a `dirty` column (`build_changed_link_input`'s `link_scope`): only pairs with a dirty listing are scored, with
     `frequencies` (`term_frequency_tables`) counted over all listings.
     """

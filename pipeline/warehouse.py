@@ -381,6 +381,11 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
         "listings remember the JSON line their raw record last came in",
         "ALTER TABLE listings ADD COLUMN IF NOT EXISTS raw_line_hash VARCHAR",
     ),
+    (
+        8,
+        "how many listings changed since the last full link, to bound what incremental links leave to it",
+        "ALTER TABLE link_state ADD COLUMN IF NOT EXISTS changed_since_full INTEGER",
+    ),
 ]
 
 # A listing that no run has confirmed for this long is `stale`: the group may have stopped meeting.

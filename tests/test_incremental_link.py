@@ -237,6 +237,20 @@ def test_a_place_made_too_common_to_block_on_is_re_scored(warehouse: Path, world
     assert query(warehouse, crowded)[0][0] > 100
 
 
+def test_changes_piling_up_since_the_last_full_link_link_everything_again(warehouse: Path, world: list) -> None:
+    """An incremental link keeps term frequencies as the last full link counted them: once a fifth of the listings
+    changed since then, every pair is scored again, and the count starts over."""
+    ingest(warehouse, world)
+    kinds = []
+    current = world
+    for seed in range(4):
+        current = edit(current, 0.08, seed)  # 120 of 1,500 listings each time
+        kinds.append(ingest(warehouse, current)["link"]["kind"])
+        if kinds[-1] == "full":
+            assert_same_as_a_full_link(warehouse)
+    assert kinds == ["incremental", "incremental", "full", "incremental"]
+
+
 def test_an_incremental_run_leaves_nothing_of_its_own_in_the_warehouse(warehouse: Path, world: list) -> None:
     """Its work tables are temporary and its scratch database detached: the file holds the same objects after."""
     ingest(warehouse, world)
