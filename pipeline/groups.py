@@ -137,7 +137,7 @@ def refresh_groups(
     whose listings changed in this run; the others stand (all are rebuilt when source trust changed). The caller
     owns the transaction. Returns the ids of new groups.
     """
-    stored = con.execute("SELECT model_version, trust, changed_since_full FROM link_state").fetchall()
+    stored = con.execute("SELECT model_version, trust, rescored_since_full FROM link_state").fetchall()
     state = stored[0] if stored else None
     trust = source_trust(state, trust)
     decisions = [
@@ -161,7 +161,8 @@ def refresh_groups(
         }
         listing_count = con.execute("SELECT count(*) FROM listings").fetchall()[0][0]
         # What incremental links leave to a full one (term frequencies drifting with every change) stays bounded:
-        # once a fifth of the listings changed since the last full link, every pair is scored again.
+        # once the listings scored again since the last full link, with this run's changed ones, pass a fifth of
+        # all listings, every pair is scored again.
         if len(rescored) + (state[2] or 0) > INCREMENTAL_MAX_SHARE * listing_count:
             rescored = None
     # Every golden record is rebuilt when source trust changed: survivorship ranks sources by their trust.
@@ -238,8 +239,7 @@ def refresh_groups(
         con.execute("INSERT INTO review_queue BY NAME SELECT * FROM staged_review")
         con.unregister("staged_review")
 
-    changed_since_full = None if rescored is None else len(rescored) + (state[2] or 0)  # type: ignore[index]
-    _store_links(con, result, model, run_id, trust, changed_since_full)
+    _store_links(con, result, model, run_id, trust, (state[2] or 0) if state is not None else 0)
     # Only the memberships that moved or whose evidence changed are rewritten: a re-run changes few.
     moved = [m for m in memberships if stored_members.get(m.listing_id) != (m.group_id, m.score, m.evidence)]
     member_frame = pd.DataFrame(
@@ -316,9 +316,10 @@ def _store_links(
     model: str,
     run_id: str | None,
     trust: Mapping[str, int] | None,
-    changed_since_full: int | None = None,
+    rescored_before: int = 0,
 ) -> None:
-    """Keep this link's scored pairs and keys for the next run: all after a full link, else the re-scored ones."""
+    """Keep this link's scored pairs and keys for the next run: all after a full link, else the re-scored ones.
+    `rescored_before`: listings incremental links scored again since the last full link, before this one."""
     edges, rescored = result.edges, result.rescored
     if rescored is None:
         con.execute("DELETE FROM link_edges")
@@ -345,10 +346,11 @@ def _store_links(
         con.unregister("staged_edges")
     con.execute("DELETE FROM link_state")
     con.execute(
-        """INSERT INTO link_state (model_version, trust, linked_at, run_id, kind, rescored_listings, changed_since_full)
+        """INSERT INTO link_state (model_version, trust, linked_at, run_id, kind, rescored_listings,
+                                  rescored_since_full)
            VALUES (?, ?, now(), ?, ?, ?, ?)""",
         [model, _trust_json(trust), run_id, "full" if rescored is None else "incremental",
-         None if rescored is None else len(rescored), changed_since_full or 0],
+         None if rescored is None else len(rescored), 0 if rescored is None else rescored_before + len(rescored)],
     )  # fmt: skip
 
 

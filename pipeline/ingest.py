@@ -252,7 +252,7 @@ def normalise_file(
         hit = known_lines.get(key)
         if hit is not None and hit[0] not in read_ids:
             read_ids.add(hit[0])
-            confirmed.setdefault(hit[1], []).append(ConfirmedLine(hit[0], hit[1], line))
+            confirmed.setdefault(hit[1], []).append(ConfirmedLine(hit[0], hit[1], line, override_source))
             continue
         record = _parse_line(number, line)
         own = "" if isinstance(record, UnreadableLine) else str(record.get("source") or "").strip()
@@ -452,8 +452,8 @@ def _read_confirmed_line(batch: SourceBatch, line: ConfirmedLine) -> dict[str, A
     batch.confirmed_lines.remove(line)
     parsed = _parse_line(0, line.text)
     record = parsed.payload() if isinstance(parsed, UnreadableLine) else parsed  # it was read before: a record
-    if str(record.get("source") or "").strip() != line.source:
-        record = {**record, "source": line.source}  # as normalise_batch read it: named none, or overridden
+    if line.override_source or not record.get("source"):
+        record = {**record, "source": line.source}  # as normalise_batch read it
     try:
         digest = raw_hash(record)
     except ValueError:

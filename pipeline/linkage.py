@@ -265,7 +265,8 @@ def build_changed_link_input(
     On a connection holding `stored_keys` (a table: every listing's keys as the last link saw them) and
     `listings_src`/`schedules_src` holding the `changed` listings only. Their keys are built (`changed_link_keys`);
     `link_named` is every listing's keys now. The re-scored listings (`dirty`) are the changed ones whose keys
-    changed (or that had none) and those whose phone crossed a limit because of them; `link_scope` holds them and
+    changed (or that had none), those whose phone crossed a limit because of them, and those sharing a value they
+    made common or no longer common (`_crossed_common`); `link_scope` holds them and
     every listing sharing a block with one. What depends on all listings (shared phones, common values, crowded
     cells) is counted over `link_counted` (a narrow copy of `link_named`), for the values of these rows only.
     Returns the re-scored listings.

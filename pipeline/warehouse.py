@@ -383,8 +383,8 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
     ),
     (
         8,
-        "how many listings changed since the last full link, to bound what incremental links leave to it",
-        "ALTER TABLE link_state ADD COLUMN IF NOT EXISTS changed_since_full INTEGER",
+        "how many listings incremental links scored again since the last full link, to bound what they leave to it",
+        "ALTER TABLE link_state ADD COLUMN IF NOT EXISTS rescored_since_full INTEGER",
     ),
 ]
 
@@ -497,6 +497,7 @@ class ConfirmedLine:
     listing_id: str
     source: str
     text: str  # to read it after all, should it have to be rejected
+    override_source: bool = False  # read with every record's source overridden by the file's (`source`)
 
 
 @dataclass

@@ -162,25 +162,41 @@ def test_a_record_rejected_as_a_duplicate_leaves_no_line_on_the_listing_kept(war
         ("Mood Circle",)]  # fmt: skip
 
 
+def test_a_record_rejected_as_a_duplicate_of_an_edit_leaves_no_line_on_it(warehouse: Path, tmp_path: Path) -> None:
+    """Another batch of the run edits the listing (kept, with its own content); the file's record, rejected, must
+    not leave its line on it: the same file again is read, and what it says is loaded."""
+    ingest(warehouse, write(tmp_path / "v1.jsonl", RECORDS[:2]))
+    renamed = write(tmp_path / "v2.jsonl", [{**RECORDS[0], "name": "Mood Circle"}])
+    known = known_raw_hashes(warehouse)
+    other = normalise_batch("partner-feed", [{**RECORDS[0], "source": "riverside", "name": "Crawl Name"}], known=known)
+    store_run(warehouse, "ingest", [other, *normalise_file(renamed, "riverside", known=known)])
+    batches, _ = ingest(warehouse, renamed)
+    assert confirmed(batches) == 0
+    assert query(warehouse, "SELECT name FROM listings WHERE listing_id = ?", listing_id("riverside", "1")) == [
+        ("Mood Circle",)]  # fmt: skip
+
+
 def test_a_confirmed_line_read_after_all_is_the_record_as_first_read(warehouse: Path, tmp_path: Path) -> None:
-    """Under `--source` override a record's own source gives way to the file's: read after all (to be rejected),
-    it is stored the same way, with the same raw hash as the first time."""
-    legacy = [{**item, "source": "legacy-name"} for item in RECORDS[:2]]
+    """Under `--source` override a record's own source (another name, or the same one padded) gives way to the
+    file's: read after all (to be rejected), it is stored the same way, with the same raw hash as the first time."""
+    legacy = [{**RECORDS[0], "source": "legacy-name"}, {**RECORDS[1], "source": " riverside"}]
     path = write(tmp_path / "legacy.jsonl", legacy)
     _, first = ingest(warehouse, path, override_source=True)
     from_file = normalise_file(path, "riverside", override_source=True, complete=True,
                                known=known_raw_hashes(warehouse))  # fmt: skip
     assert confirmed(from_file) == 2
-    other = normalise_batch("partner-feed", [{**RECORDS[0], "source": "riverside", "name": "Mood Circle"}])
+    partners = [{**item, "source": "riverside", "name": "Partner's"} for item in RECORDS[:2]]
+    other = normalise_batch("partner-feed", partners)
     report = store_run(warehouse, "ingest", [other, *from_file])
-    assert report["totals"] == {**report["totals"], "raw": 3, "listings": 2, "rejects": 1}
-    stored = query(warehouse, "SELECT raw_hash FROM raw_listings WHERE run_id = ? AND source_id = '1'", first["run_id"])
-    rows = query(warehouse, """SELECT source, raw_hash, payload ->> 'source' FROM raw_listings
-                               WHERE run_id = ? AND source_id = '1' AND payload ->> 'name' <> 'Mood Circle'""",
+    assert report["totals"] == {**report["totals"], "raw": 4, "listings": 2, "rejects": 2}
+    stored = query(warehouse, "SELECT source_id, raw_hash FROM raw_listings WHERE run_id = ? ORDER BY source_id",
+                   first["run_id"])  # fmt: skip
+    rows = query(warehouse, """SELECT source_id, raw_hash, source, payload ->> 'source' FROM raw_listings
+                               WHERE run_id = ? AND payload ->> 'name' <> 'Partner''s' ORDER BY source_id""",
                  report["run_id"])  # fmt: skip
-    assert rows == [("riverside", stored[0][0], "riverside")]
+    assert rows == [(source_id, digest, "riverside", "riverside") for source_id, digest in stored]
     rejected = query(warehouse, "SELECT payload ->> 'source' FROM rejects WHERE run_id = ?", report["run_id"])
-    assert rejected == [("riverside",)]
+    assert rejected == [("riverside",), ("riverside",)]
 
 
 def test_a_line_is_confirmed_only_for_the_normaliser_that_read_it() -> None:

@@ -238,21 +238,76 @@ def test_a_place_made_too_common_to_block_on_is_re_scored(warehouse: Path, world
 
 
 def test_changes_piling_up_since_the_last_full_link_link_everything_again(warehouse: Path, world: list) -> None:
-    """An incremental link keeps term frequencies as the last full link counted them: once a fifth of the listings
-    changed since then, every pair is scored again, and the count starts over."""
+    """An incremental link keeps term frequencies as the last full link counted them: once the listings scored
+    again since then would pass a fifth of all, every pair is scored again, and the count starts over."""
     ingest(warehouse, world)
     kinds = []
     current = world
     for seed in range(4):
-        current = edit(current, 0.08, seed)  # 120 of 1,500 listings each time
+        # 180 of 1,500 listings each time, about half of them new meeting times (scored again), half descriptions.
+        current = edit(current, 0.12, seed)
         kinds.append(ingest(warehouse, current)["link"]["kind"])
         if kinds[-1] == "full":
             assert_same_as_a_full_link(warehouse)
     assert kinds == ["incremental", "incremental", "full", "incremental"]
 
 
+def test_a_join_link_made_too_common_to_block_on_is_re_scored(warehouse: Path, world: list) -> None:
+    """As a place: a meeting link shared by more than MAX_BLOCK listings (a directory's one "join us" room) makes no
+    pairs; the listings sharing it are scored again when one more makes it common."""
+    rng = random.Random(4)
+
+    def word() -> str:
+        return "".join(rng.choice("bcdfghjklmnpqrstvwxz") + rng.choice("aeiouy") for _ in range(3)).title()
+
+    crowd = [{"source": f"directory-{index % 7}", "source_id": f"room-{index}", "name": f"{word()} {word()}",
+              "conference_url": "https://meet.example.org/j/5550100", "format": "online",
+              "schedule_text": f"{DAYS[index % 7]} {index % 3 + 5}pm"} for index in range(MAX_BLOCK + 1)]  # fmt: skip
+    ingest(warehouse, world + crowd[:MAX_BLOCK])
+    shared = """SELECT count(*) FROM review_queue q JOIN listings l ON l.listing_id = q.listing_id_l
+                WHERE l.source_id LIKE 'room-%' AND q.evidence LIKE '%location=join link%'"""
+    assert query(warehouse, shared)[0][0] > 100
+    report = ingest(warehouse, world + crowd)
+    assert report["link"]["kind"] == "incremental"
+    assert_same_as_a_full_link(warehouse)
+    assert query(warehouse, shared)[0][0] == 0
+
+
+def test_an_incremental_link_leaves_nothing_behind(warehouse: Path, world: list) -> None:
+    """Its work tables are temporary and dropped, its scratch database detached: the connection (which goes on,
+    as a review's does) and the file hold the same objects after as before."""
+    from pipeline.groups import refresh_groups
+    from pipeline.warehouse import connect, load_batches, transaction
+
+    objects = """SELECT 'table', database_name, schema_name, table_name FROM duckdb_tables()
+                 UNION ALL SELECT 'view', database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal
+                 UNION ALL SELECT 'macro', database_name, schema_name, function_name FROM duckdb_functions()
+                           WHERE NOT internal AND function_type LIKE '%macro%'
+                 UNION ALL SELECT 'database', database_name, '', '' FROM duckdb_databases() WHERE NOT internal
+                 ORDER BY ALL"""
+    ingest(warehouse, world)
+    changed, _ = changed_world(world)
+    by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in changed:
+        by_source[record["source"]].append(record)
+    known = known_raw_hashes(warehouse)
+    con = connect(warehouse)
+    try:
+        before = con.execute(objects).fetchall()
+        with transaction(con):
+            load_batches(
+                con, "r2", [normalise_batch(source, items, known=known) for source, items in by_source.items()]
+            )
+            refresh_groups(con, "r2")
+            assert con.execute("SELECT kind FROM link_state").fetchall() == [("incremental",)]
+            assert con.execute(objects).fetchall() == before
+    finally:
+        con.close()
+    assert query(warehouse, objects) == [row for row in before if row[1] not in ("temp",)]
+
+
 def test_an_incremental_run_leaves_nothing_of_its_own_in_the_warehouse(warehouse: Path, world: list) -> None:
-    """Its work tables are temporary and its scratch database detached: the file holds the same objects after."""
+    """Its work tables are temporary: the file holds the same objects after as before."""
     ingest(warehouse, world)
     objects = """SELECT 'table', schema_name, table_name FROM duckdb_tables() WHERE NOT temporary
                  UNION ALL SELECT 'view', schema_name, view_name FROM duckdb_views()

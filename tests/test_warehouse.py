@@ -223,7 +223,7 @@ def test_migration_6_drops_the_key_indexes_and_keeps_every_row_and_column(tmp_pa
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, description])
     # The columns of migrations 7 and 8, which today's load and link write.
     con.execute("ALTER TABLE listings ADD COLUMN raw_line_hash VARCHAR")
-    con.execute("ALTER TABLE link_state ADD COLUMN changed_since_full INTEGER")
+    con.execute("ALTER TABLE link_state ADD COLUMN rescored_since_full INTEGER")
     with transaction(con):
         load_batches(con, "r1", [normalise_batch("riverside", RECORDS)])
         refresh_groups(con, "r1")
