@@ -31,6 +31,7 @@ from pipeline.linkage import (
     LinkResult,
     cluster_links,
     cluster_meta,
+    drop_changed_link_input,
     link_tables,
     organisation_acronyms,
     score_changed,
@@ -175,9 +176,7 @@ def refresh_groups(
     if rescored is None:
         stored_members = _stored_members(con)
         previous = {listing: group_id for listing, (group_id, _, _) in stored_members.items()}
-        # Older listings keep group ids on ties: rank by first seen, then id.
-        ordered = con.execute("SELECT listing_id FROM listings ORDER BY first_seen_at, listing_id").fetchall()
-        seniority = {listing: rank for rank, (listing,) in enumerate(ordered)}
+        seniority = _seniority(con)
         result = link_listings(con, previous, decisions, seniority, acronyms=acronyms)
         if rebuild_all:
             edited = set(seniority)
@@ -190,22 +189,23 @@ def refresh_groups(
         # and only those with a listing withdrawn, gone stale or relisted in this run get their records rebuilt.
         if rebuild_all:
             edited = {row[0] for row in con.execute("SELECT listing_id FROM listings").fetchall()}
-            standing_query = "SELECT listing_id FROM group_members"
+            standing = [row[0] for row in con.execute("SELECT listing_id FROM group_members").fetchall()]
         else:  # the other listings of the groups of edited listings outside the scope (closed: all are outside)
-            standing_query = """SELECT listing_id FROM group_members WHERE group_id IN (
-                                    SELECT group_id FROM group_members SEMI JOIN edited_outside USING (listing_id))"""
-        with _id_table(con, "edited_outside", [listing for listing in edited if listing not in scope]):
-            standing = [row[0] for row in con.execute(standing_query).fetchall() if row[0] not in scope]
+            with _id_table(con, "edited_outside", [listing for listing in edited if listing not in scope]):
+                standing = [row[0] for row in con.execute(
+                    """SELECT listing_id FROM group_members WHERE group_id IN (
+                           SELECT group_id FROM group_members SEMI JOIN edited_outside USING (listing_id))"""
+                ).fetchall()]  # fmt: skip
+        standing = [listing for listing in standing if listing not in scope]
         stored_members = _stored_members(con, [*scope, *standing])
         previous = {listing: group_id for listing, (group_id, _, _) in stored_members.items()}
         memberships = list(result.memberships)
         for listing in standing:
             group_id, score, evidence = stored_members[listing]
             memberships.append(Membership(group_id, listing, score, evidence))
-        with _id_table(con, "linked_groups", sorted({m.group_id for m in memberships}), "group_id") as linked:
-            old_group_ids = {row[0] for row in con.execute(
-                f"SELECT DISTINCT group_id FROM group_members WHERE group_id IN (SELECT group_id FROM {linked})"
-            ).fetchall()}  # fmt: skip
+        # Every group id the scope and the standing groups held: ids held elsewhere were reserved, so no other old
+        # id can be among theirs now.
+        old_group_ids = set(previous.values())
 
     members_now: dict[str, set[str]] = defaultdict(set)
     for membership in memberships:
@@ -294,6 +294,14 @@ def _id_table(
         con.unregister(name)
 
 
+def _seniority(con: duckdb.DuckDBPyConnection, among: str | None = None) -> dict[str, int]:
+    """listing_id → rank, older first (first seen, then id), of all listings or of those in the table `among`: on a
+    tie, the group id the longest-known listing held is kept."""
+    semi = f"SEMI JOIN {among} USING (listing_id)" if among else ""
+    ordered = con.execute(f"SELECT listing_id FROM listings {semi} ORDER BY first_seen_at, listing_id").fetchall()
+    return {listing: rank for rank, (listing,) in enumerate(ordered)}
+
+
 def _stored_members(
     con: duckdb.DuckDBPyConnection, listings: list[str] | None = None
 ) -> dict[str, tuple[str, float, str]]:
@@ -325,13 +333,11 @@ def _store_links(
         con.execute("DELETE FROM link_edges")
         con.execute("DELETE FROM link_keys")
     else:
-        con.register("rescored_listings", pd.DataFrame({"listing_id": sorted(rescored)}, dtype="string"))
-        con.execute(
-            """DELETE FROM link_edges WHERE listing_id_l IN (SELECT listing_id FROM rescored_listings)
-                                          OR listing_id_r IN (SELECT listing_id FROM rescored_listings)"""
-        )
-        con.unregister("rescored_listings")
-        edges = edges[edges["listing_id_l"].isin(rescored) | edges["listing_id_r"].isin(rescored)]
+        with _id_table(con, "rescored_listings", sorted(rescored)):
+            con.execute(
+                """DELETE FROM link_edges WHERE listing_id_l IN (SELECT listing_id FROM rescored_listings)
+                                              OR listing_id_r IN (SELECT listing_id FROM rescored_listings)"""
+            )
     if result.keys is not None and result.keys.num_rows:
         con.register("staged_keys", result.keys)
         con.execute("DELETE FROM link_keys WHERE listing_id IN (SELECT listing_id FROM staged_keys)")
@@ -408,14 +414,7 @@ def link_listings(
     schedules = con.sql(
         "SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules"
     ).to_arrow_table()
-    return link_tables(listings, schedules, previous, decisions, seniority)
-
-
-# The temporary objects an incremental link makes on the warehouse's connection, dropped after it.
-_CHANGED_LINK_TABLES = (
-    "changed_link_keys", "changed_stored_keys", "link_counted", "link_dirty", "link_dirty_input", "link_scope_ids",
-    "link_scope", "listings_src", "schedules_src",
-)  # fmt: skip
+    return link_tables(listings, schedules, previous, decisions, seniority, acronyms=acronyms)
 
 
 def link_changed(
@@ -424,8 +423,8 @@ def link_changed(
     """Link incrementally, after `changed` listings were added or edited: only pairs with one whose link keys changed
     (or with a listing whose phone's levels or shared values they changed) are scored (`score_changed`); the stored
     scores of all other pairs (`link_edges`) stand; only the listings a change can reach are clustered again
-    (`affected_listings`), as a full link would cluster them. Reads only what these listings touch, not every
-    listing."""
+    (`affected_listings`), as a full link would cluster them. Every listing's keys are counted, narrowly; only the
+    neighbourhood of the changed ones is read in full and scored."""
     timings: dict[str, float] = {}
     con.register("changed_listings", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
     try:
@@ -438,7 +437,7 @@ def link_changed(
                SELECT listing_id, byday, left(CAST(opens_at AS VARCHAR), 5) AS opens_at FROM listing_schedules
                SEMI JOIN changed_listings USING (listing_id)"""
         )
-        new_edges, rescored, keys = score_changed(con, acronyms, changed, "link_keys", timings)
+        new_edges, rescored, keys = score_changed(con, acronyms, "link_keys", timings)
         mark = time.perf_counter()
         scope = affected_listings(con, new_edges, decisions, rescored)
         with _id_table(con, "linked_scope", sorted(scope)), _id_table(con, "rescored_listings", sorted(rescored)):
@@ -457,20 +456,14 @@ def link_changed(
             con.unregister("new_edges")
             previous = dict(con.execute("""SELECT listing_id, group_id FROM group_members
                                            SEMI JOIN linked_scope USING (listing_id)""").fetchall())  # fmt: skip
-            # Older listings keep group ids on ties: rank by first seen, then id.
-            ordered = con.execute("""SELECT listing_id FROM listings SEMI JOIN linked_scope USING (listing_id)
-                                     ORDER BY first_seen_at, listing_id""").fetchall()  # fmt: skip
+            seniority = _seniority(con, "linked_scope")
             held_outside = "SELECT DISTINCT group_id FROM group_members ANTI JOIN linked_scope USING (listing_id)"
             reserved = {row[0] for row in con.execute(held_outside).fetchall()}
         meta = cluster_meta(con, "link_named", edges, decisions, scope)
-        seniority = {listing: rank for rank, (listing,) in enumerate(ordered)}
         memberships, review = cluster_links(edges, meta, decisions, previous, seniority, scope=scope, reserved=reserved)
         timings["cluster"] = time.perf_counter() - mark
     finally:
-        con.execute("DROP VIEW IF EXISTS temp.link_named")
-        for table in _CHANGED_LINK_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
-        con.execute("DROP MACRO IF EXISTS temp.link_words_of")
+        drop_changed_link_input(con)
         con.unregister("changed_listings")
     return LinkResult(memberships, review, timings, new_edges, scope, keys, rescored)
 
@@ -484,7 +477,7 @@ def affected_listings(
 
     Clustering joins only along such links, so each closed set clusters exactly as it would among all listings:
     clustering just these gives a full run's groups for them, and every other group stands. One recursive query
-    walks the links (a group is a node its members link to), so no step reads more than what it reached.
+    walks the links (a group is a node its members link to): no round trip per step.
     """
     strong = new_edges[new_edges["match_probability"] >= MATCH_PROBABILITY]
     pairs = [*zip(strong["listing_id_l"], strong["listing_id_r"], strict=True)]

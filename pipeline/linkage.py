@@ -253,17 +253,15 @@ _BLOCK_SOURCES = {
 _RAW_CELLS = {cell: f"raw_{cell}" for cell in _CELL_SOURCES}
 # The key columns counted over all listings: shared phones, common values, crowded cells, term frequencies.
 _COUNTED_COLUMNS = ["listing_id", "name_core", "address_key", "online_key", "street_key", "town", "zip5", "phone",
-                    "latitude", "longitude", "precise"]  # fmt: skip
+                    "precise"]  # fmt: skip
 
 
-def build_changed_link_input(
-    con: duckdb.DuckDBPyConnection, acronyms: Sequence[str], changed: Collection[str], stored_keys: str
-) -> set[str]:
+def build_changed_link_input(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str], stored_keys: str) -> set[str]:
     """For an incremental link: `link_scope`, the link_input rows an incremental link's candidate pairs can come
     from, built without building every listing's.
 
     On a connection holding `stored_keys` (a table: every listing's keys as the last link saw them) and
-    `listings_src`/`schedules_src` holding the `changed` listings only. Their keys are built (`changed_link_keys`);
+    `listings_src`/`schedules_src` holding the changed listings only. Their keys are built (`changed_link_keys`);
     `link_named` is every listing's keys now. The re-scored listings (`dirty`) are the changed ones whose keys
     changed (or that had none), those whose phone crossed a limit because of them, and those sharing a value they
     made common or no longer common (`_crossed_common`); `link_scope` holds them and
@@ -272,7 +270,6 @@ def build_changed_link_input(
     Returns the re-scored listings.
     """
     _build_link_keys(con, acronyms, into="changed_link_keys")
-    con.register("changed_src", pd.DataFrame({"listing_id": sorted(changed)}, dtype="string"))
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW link_named AS
             SELECT * FROM {stored_keys} ANTI JOIN changed_link_keys USING (listing_id)
@@ -288,7 +285,7 @@ def build_changed_link_input(
     columns = ", ".join(row[0] for row in con.execute("DESCRIBE changed_link_keys").fetchall())
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE changed_stored_keys AS
-            SELECT * FROM {stored_keys} SEMI JOIN changed_src USING (listing_id)"""
+            SELECT * FROM {stored_keys} SEMI JOIN listings_src USING (listing_id)"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE link_dirty AS
@@ -302,7 +299,6 @@ def build_changed_link_input(
             )
         }"""
     )
-    con.unregister("changed_src")
     counted = "SELECT * FROM link_counted"
     _finish_link_input(
         con, counted, rows="SELECT * FROM link_named SEMI JOIN link_dirty USING (listing_id)", into="link_dirty_input",
@@ -321,6 +317,19 @@ def build_changed_link_input(
     return {row[0] for row in con.execute("SELECT listing_id FROM link_dirty").fetchall()}
 
 
+# The temporary objects `build_changed_link_input` and its caller make on the warehouse's connection.
+_CHANGED_LINK_TABLES = ("changed_link_keys", "changed_stored_keys", "link_counted", "link_dirty", "link_dirty_input",
+                        "link_scope_ids", "link_scope", "listings_src", "schedules_src")  # fmt: skip
+
+
+def drop_changed_link_input(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what an incremental link made on the warehouse's connection (which may go on, as a review's does)."""
+    con.execute("DROP VIEW IF EXISTS temp.link_named")
+    for table in _CHANGED_LINK_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    con.execute("DROP MACRO IF EXISTS temp.link_words_of")
+
+
 def _neighbour_link_input(con: duckdb.DuckDBPyConnection, counted: str) -> None:
     """`link_scope`: the re-scored listings' rows (`link_dirty_input`) and their neighbours' (`link_scope_ids`).
 
@@ -330,14 +339,10 @@ def _neighbour_link_input(con: duckdb.DuckDBPyConnection, counted: str) -> None:
     where a listing is (address and join link blocks: rows of one group must be at one place) is counted honestly,
     for the neighbours' values only.
     """
-    blocks_of_dirty = {
-        "street_block": "street_key || '|' || town",
-        "phone_block": "phone",
-        **_CELL_SOURCES,
-    }
+    blocking_only = {block: _BLOCK_SOURCES[block] for block in ("street_block", "phone_block")} | _CELL_SOURCES
     kept = ", ".join(
         f"CASE WHEN {source} IN (SELECT {block} FROM link_dirty_input) THEN {source} END AS {block}"
-        for block, source in blocks_of_dirty.items()
+        for block, source in blocking_only.items()
     )
     con.execute(
         f"""
@@ -364,7 +369,7 @@ def _neighbour_link_input(con: duckdb.DuckDBPyConnection, counted: str) -> None:
 
 
 def _crossed_phones(stored_keys: str) -> str:
-    """The phones whose levels the changed listings (`changed_src`) changed, as a query: "exact" needs the number at
+    """The phones whose levels the changed listings changed, as a query: "exact" needs the number at
     two places at most, a phone block twenty rows at most. Pairs of unchanged listings with such a phone score
     differently though nothing of theirs changed (term frequencies move too, but slowly: those are left to the next
     full link). Only the changed listings' phones, before and after, can have crossed."""
@@ -384,14 +389,13 @@ def _crossed_phones(stored_keys: str) -> str:
 # The values that stop being blocks when more than MAX_BLOCK listings share them (see `_finish_link_input`): as
 # worked out over keys, and as `link_counted` holds them.
 _COMMON_VALUES = [
-    ("address_key", "address_key"), ("online_key", "online_key"),
-    ("street_key || '|' || town", "street_key || '|' || town"),
+    *((_BLOCK_SOURCES[block],) * 2 for block in ("address_block", "online_block", "street_block")),
     *((source, _RAW_CELLS[cell]) for cell, source in _CELL_SOURCES.items()),
-]  # fmt: skip
+]
 
 
 def _crossed_common(value: str, counted: str) -> str:
-    """The values (`value` over keys, `counted` over `link_counted`) the changed listings (`changed_src`) made common
+    """The values (`value` over keys, `counted` over `link_counted`) the changed listings made common
     or no longer common, as a query: the listings sharing one gain or lose candidate pairs, and rows of one group
     there are told apart differently, though nothing of theirs changed. Only the changed listings' values can have
     crossed: each is counted now, and before by taking the changed listings' new rows out and their old rows in."""
@@ -508,15 +512,14 @@ def _build_link_keys(con: duckdb.DuckDBPyConnection, acronyms: Sequence[str], in
 def _finish_link_input(
     con: duckdb.DuckDBPyConnection,
     keys: str,
-    dirty: str | None = None,
     *,
     rows: str | None = None,
     into: str = "link_input",
     counted_cells: Mapping[str, str] | None = None,
 ) -> None:
     """`into` (link_input's rows, a temporary table) from the keys: what depends on every listing (shared phones,
-    values too common to block on, crowded grid cells), counted over `keys` (a query: every listing's keys); `dirty`,
-    an expression, if given. `rows` (a query over keys): only these rows are made, and only their values counted.
+    values too common to block on, crowded grid cells), counted over `keys` (a query: every listing's keys).
+    `rows` (a query over keys): only these rows are made, and only their values counted.
     `counted_cells`: the grid cells of `keys`' rows, where they come worked out (by default, worked out here)."""
     chosen = rows or keys
 
@@ -564,7 +567,6 @@ def _finish_link_input(
                 for cell, source in _CELL_SOURCES.items()
             )
         }
-               {f", {dirty} AS dirty" if dirty else ""}
         FROM chosen LEFT JOIN phones USING (phone)
         """
     )
@@ -584,7 +586,7 @@ class LinkResult:
     # The listings clustered again (None: all). An incremental link leaves the groups of all others as they were;
     # `memberships` and `review_pairs` then cover these listings only.
     scope: set[str] | None = None
-    keys: Any = None  # the link keys built (all of a full link, the re-scored listings'), for later incremental links
+    keys: Any = None  # the link keys built (all of a full link, the changed listings'), for later incremental links
     # An incremental link's re-scored listings: the changed ones whose link keys changed, and those whose phone's
     # levels or shared values (common or not) they changed.
     rescored: set[str] | None = None
@@ -751,10 +753,12 @@ def link_tables(
     seniority: Mapping[str, int] | None = None,
     *,
     train: bool = False,
+    acronyms: Sequence[str] | None = None,
 ) -> LinkResult:
     """Link listings given as tables (Arrow or pandas) with `LINK_COLUMNS`, and their schedules (listing_id, byday,
     opens_at "HH:MM"), on a scratch in-memory DuckDB, so Splink's work tables never touch the warehouse.
-    `LinkResult.keys` are the keys built here, for a later incremental link.
+    `acronyms`: the organisation initials set aside from names, if the caller has them (else worked out from these
+    listings). `LinkResult.keys` are the keys built here, for a later incremental link.
     """
     import time
 
@@ -763,8 +767,10 @@ def link_tables(
         started = time.perf_counter()
         scratch.register("listings_src", listings)
         scratch.register("schedules_src", schedules)
-        named = scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()
-        build_link_input(scratch, organisation_acronyms(row[0] for row in named))
+        if acronyms is None:
+            named = scratch.execute("SELECT DISTINCT organization FROM listings_src").fetchall()
+            acronyms = organisation_acronyms(row[0] for row in named)
+        build_link_input(scratch, acronyms)
         keys = scratch.sql("SELECT * FROM link_keys").to_arrow_table()
         prepared = time.perf_counter() - started
         # Clustering builds millions of small objects and no cycles: the cyclic collector would only rescan them.
@@ -780,13 +786,13 @@ def link_tables(
 def score_changed(
     con: duckdb.DuckDBPyConnection,
     acronyms: Sequence[str],
-    changed: Collection[str],
     stored_keys: str,
     timings: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, set[str], Any]:
-    """An incremental link's scoring: the pairs (EDGE_COLUMNS, strongest first) with a changed listing, or one whose
-    phone's levels they changed, scored as a full link would score them; the re-scored listings; and the changed
-    listings' keys (Arrow), to store.
+    """An incremental link's scoring: the pairs (EDGE_COLUMNS, strongest first) with a re-scored listing (see
+    `build_changed_link_input`: a changed one whose keys changed, or one whose phone's levels or shared values they
+    changed), scored as a full link would score them; the re-scored listings; and the changed listings' keys
+    (Arrow), to store.
 
     On the warehouse's connection (see `build_changed_link_input`: `listings_src`, `schedules_src`, `stored_keys`);
     only temporary objects are made there. Only the neighbourhood of the changed listings goes to a scratch
@@ -796,7 +802,7 @@ def score_changed(
 
     started = time.perf_counter()
     timings = timings if timings is not None else {}
-    dirty = build_changed_link_input(con, acronyms, changed, stored_keys)
+    dirty = build_changed_link_input(con, acronyms, stored_keys)
     scope = con.sql("SELECT * FROM link_scope").to_arrow_table()
     frequencies = term_frequency_tables(con, "link_counted", among="link_scope")
     keys = con.sql("SELECT * FROM changed_link_keys").to_arrow_table()
