@@ -85,13 +85,15 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
         handle = path.open(encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from error
+    number = 0
     with handle:
         try:
             for number, line in enumerate(handle, start=1):
                 if line.strip():
                     yield number, line
         except UnicodeDecodeError as error:
-            raise InputError(f"{path} is not UTF-8 text (byte {error.start}): is it a JSON lines file?") from error
+            # The decoder reads ahead: its byte offset is within its own chunk, not the file.
+            raise InputError(f"{path} is not UTF-8 text (after line {number}): is it a JSON lines file?") from error
 
 
 def _parse_line(number: int, line: str) -> dict[str, Any] | UnreadableLine:
@@ -146,6 +148,12 @@ class KnownRecords(dict[str, str]):
         self.lines: Mapping[str, tuple[str, str]] = lines or {}
 
 
+def _as_read(record: dict[str, Any], source: str, override_source: bool) -> dict[str, Any]:
+    """The record as a batch of `source` reads it: a record naming no source, or every record with
+    `override_source`, takes the batch's."""
+    return {**record, "source": source} if override_source or not record.get("source") else record
+
+
 @collector_paused()
 def normalise_batch(
     source: str,
@@ -184,8 +192,7 @@ def normalise_batch(
             digests.append(None)
             rejects.append(Reject(source, None, [f"line {record.number}/invalid: not a JSON object"], payload))
             continue
-        if override_source or not record.get("source"):
-            record = {**record, "source": source}
+        record = _as_read(record, source, override_source)
         raw_records.append(record)
         try:
             digest = raw_hash(record)
@@ -263,9 +270,7 @@ def normalise_file(
         by_source.setdefault(name, []).append(record)
         line_hashes.setdefault(name, []).append(None if isinstance(record, UnreadableLine) else key)
         if known_lines and not isinstance(record, UnreadableLine):
-            identity = record_listing_id(
-                {**record, "source": name} if override_source or not record.get("source") else record
-            )  # as normalise_batch reads it
+            identity = record_listing_id(_as_read(record, name, override_source))
             if identity:
                 read_ids.add(identity)
     names = [*by_source, *(name for name in confirmed if name not in by_source)]
@@ -450,18 +455,11 @@ def _reject_duplicates_across_batches(batches: Sequence[SourceBatch]) -> None:
 def _read_confirmed_line(batch: SourceBatch, line: ConfirmedLine) -> dict[str, Any]:
     """A record confirmed by its line, read after all (to be rejected with its content): a raw record like any."""
     batch.confirmed_lines.remove(line)
-    parsed = _parse_line(0, line.text)
-    record = parsed.payload() if isinstance(parsed, UnreadableLine) else parsed  # it was read before: a record
-    if line.override_source or not record.get("source"):
-        record = {**record, "source": line.source}  # as normalise_batch read it
-    try:
-        digest = raw_hash(record)
-    except ValueError:
-        record = readable(record)
-        digest = raw_hash(record)
+    # It was read (and stored) before: a JSON object, its lone surrogates made readable as it is parsed.
+    record = _as_read(_parse_line(0, line.text), batch.source, line.override_source)  # type: ignore[arg-type]
     batch.raw_records.append(record)
     batch.raw_listing_ids.append(line.listing_id)
-    batch.raw_digests.append(digest)
+    batch.raw_digests.append(raw_hash(record))
     batch.raw_confirmed.append(False)
     return record
 

@@ -375,7 +375,7 @@ MIGRATIONS: list[tuple[int, str, str | Callable[[duckdb.DuckDBPyConnection], Non
         );
         """,
     ),
-    (6, "no key indexes on the tables every run rewrites (their checkpoint cost more than the run)", _drop_key_indexes),
+    (6, "no key indexes on tables every run rewrites (their checkpoint cost a fifth of a re-run)", _drop_key_indexes),
     (
         7,
         "listings remember the JSON line their raw record last came in",
